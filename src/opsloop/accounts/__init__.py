@@ -1,0 +1,1 @@
+"""Console users, their workspace roles and passwords."""

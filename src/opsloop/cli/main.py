@@ -1,0 +1,20 @@
+"""The `opsloop` command: one sub-command or group per module."""
+
+from __future__ import annotations
+
+import typer
+
+from opsloop.cli import serve, workspace
+
+app = typer.Typer(
+    name="opsloop",
+    help="OpsLoop (运营闭环平台): operations platform for internet products",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.add_typer(workspace.app, name="workspace")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,8 @@
+"""Every table of the operational store, gathered for Alembic's autogenerate."""
+
+from opsloop.accounts.models import Membership, User
+from opsloop.db.base import Base
+from opsloop.importer.models import ImportRun
+from opsloop.workspaces.models import ApiToken, Workspace
+
+__all__ = ["ApiToken", "Base", "ImportRun", "Membership", "User", "Workspace"]

@@ -1,0 +1,390 @@
+"""The DuckDB event store: appends events, keeps persons and the distinct_id map, reads them back.
+
+One process owns a DuckDB file for writing (the server, or the CLI when no server runs). Within
+that process writes are serialised by a lock; readers take their own cursor and see committed data.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from opsloop.errors import StoreBusy
+from opsloop.events.identity import apply_person_ops
+from opsloop.events.schema import (
+    DDL,
+    EVENT_ARROW_SCHEMA,
+    EVENT_COLUMNS,
+    PROMOTED,
+    IncomingEvent,
+    person_id_for,
+)
+
+# Live ingestion checks a re-sent uuid against stored events this close to the incoming
+# timestamps (SDK retries resend the same timestamp); imports check the whole workspace.
+LIVE_DEDUPE_WINDOW = timedelta(days=1)
+
+SELECT_EVENT = (
+    "SELECT CAST(uuid AS VARCHAR) AS uuid, event, distinct_id, timestamp, received_at,"
+    " properties, source FROM events"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    accepted: int
+    duplicates: int
+    # For write_events: one flag per input event, True when it was stored (not a duplicate).
+    stored: tuple[bool, ...] = ()
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def events_to_arrow(events: Sequence[IncomingEvent], received_at: datetime) -> pa.Table:
+    """Lay incoming events out as the events table's columns."""
+    cols: dict[str, list[Any]] = {name: [] for name in EVENT_COLUMNS}
+    for e in events:
+        props = e.properties
+        cols["uuid"].append(e.uuid)
+        cols["workspace_id"].append(e.workspace_id)
+        cols["event"].append(e.event)
+        cols["distinct_id"].append(e.distinct_id)
+        cols["timestamp"].append(e.timestamp)
+        cols["received_at"].append(received_at)
+        cols["properties"].append(_json(props))
+        for column, key in PROMOTED.items():
+            value = props.get(key)
+            cols[column].append(None if value is None else str(value))
+        cols["source"].append(e.source)
+    return pa.Table.from_pydict(cols, schema=EVENT_ARROW_SCHEMA)
+
+
+class EventStore:
+    """Events, persons and the distinct_id → person map of every workspace, in one DuckDB file."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        self.read_only = read_only
+        try:
+            self._con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusy(
+                    f"the event store {path} is in use by another OpsLoop process "
+                    "(a running server owns it; go through it or stop it)"
+                ) from exc
+            raise
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._lock = threading.RLock()
+        # Bumped on every committed write; caches key on it.
+        self.data_version = 0
+        if not read_only:
+            for statement in DDL:
+                self._con.execute(statement)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own for one reader (thread-safe use of the shared database)."""
+        cur = self._con.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            con = self._con
+            con.begin()
+            try:
+                yield con
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+            self.data_version += 1
+
+    def write_events(self, events: Sequence[IncomingEvent]) -> WriteResult:
+        """Store live events once each, create persons for new distinct ids and apply person
+        changes, all in one transaction: when this returns, all of it is committed."""
+        if not events:
+            return WriteResult(0, 0)
+        first_at: dict[tuple[int, str], int] = {}
+        for i, e in enumerate(events):
+            first_at.setdefault((e.workspace_id, e.uuid), i)
+        unique = {key: events[i] for key, i in first_at.items()}
+        in_batch_dups = len(events) - len(unique)
+        with self._transaction() as con:
+            stored = self._stored_uuids(con, list(unique.values()))
+            fresh = [e for key, e in unique.items() if key not in stored]
+            if fresh:
+                table = events_to_arrow(fresh, datetime.now(UTC))
+                self._insert_events(con, table)
+                self._map_new_distinct_ids(con, table)
+                apply_person_ops(con, [e for e in fresh if e.person_ops])
+        stored_at = {first_at[key] for key in unique if key not in stored}
+        flags = tuple(i in stored_at for i in range(len(events)))
+        return WriteResult(len(fresh), in_batch_dups + len(stored), flags)
+
+    def _stored_uuids(
+        self, con: duckdb.DuckDBPyConnection, events: Sequence[IncomingEvent]
+    ) -> set[tuple[int, str]]:
+        lo = min(e.timestamp for e in events) - LIVE_DEDUPE_WINDOW
+        hi = max(e.timestamp for e in events) + LIVE_DEDUPE_WINDOW
+        keys = pa.table(
+            {
+                "workspace_id": pa.array([e.workspace_id for e in events], pa.int32()),
+                "uuid": pa.array([e.uuid for e in events], pa.string()),
+            }
+        )
+        con.register("_keys", keys)
+        try:
+            rows = con.execute(
+                "SELECT e.workspace_id, CAST(e.uuid AS VARCHAR) FROM events e"
+                " SEMI JOIN _keys k ON e.workspace_id = k.workspace_id AND e.uuid = k.uuid::UUID"
+                " WHERE e.timestamp BETWEEN ? AND ?",
+                [lo, hi],
+            ).fetchall()
+        finally:
+            con.unregister("_keys")
+        return {(int(ws), str(u)) for ws, u in rows}
+
+    @staticmethod
+    def _insert_events(con: duckdb.DuckDBPyConnection, table: pa.Table | str) -> None:
+        source = table if isinstance(table, str) else "_events_in"
+        if not isinstance(table, str):
+            con.register("_events_in", table)
+        try:
+            con.execute(
+                "INSERT INTO events SELECT uuid::UUID, workspace_id, event, distinct_id,"
+                " timestamp, received_at, properties::JSON, session_id, lib, os, url, source"
+                f" FROM {source}"
+            )
+        finally:
+            if not isinstance(table, str):
+                con.unregister("_events_in")
+
+    @staticmethod
+    def _map_new_distinct_ids(con: duckdb.DuckDBPyConnection, table: pa.Table | str) -> int:
+        """Give every distinct_id seen for the first time its own person."""
+        source = table if isinstance(table, str) else "_ids_in"
+        if not isinstance(table, str):
+            con.register("_ids_in", table)
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _new_ids AS"
+                " SELECT n.workspace_id, n.distinct_id, n.first_seen FROM ("
+                f"  SELECT workspace_id, distinct_id, min(timestamp) AS first_seen FROM {source}"
+                "   GROUP BY ALL) n"
+                " ANTI JOIN person_distinct_ids m"
+                "  ON m.workspace_id = n.workspace_id AND m.distinct_id = n.distinct_id"
+            )
+            new_ids = con.sql(
+                "SELECT workspace_id, distinct_id, first_seen FROM _new_ids"
+            ).to_arrow_table()
+            con.execute("DROP TABLE _new_ids")
+            if new_ids.num_rows == 0:
+                return 0
+            person_ids = pa.array(
+                [
+                    person_id_for(ws, did)
+                    for ws, did in zip(
+                        new_ids["workspace_id"].to_pylist(),
+                        new_ids["distinct_id"].to_pylist(),
+                        strict=True,
+                    )
+                ],
+                pa.string(),
+            )
+            con.register("_new_persons", new_ids.append_column("person_id", person_ids))
+            try:
+                con.execute(
+                    "INSERT INTO person_distinct_ids"
+                    " SELECT workspace_id, distinct_id, person_id::UUID FROM _new_persons"
+                )
+                con.execute(
+                    "INSERT INTO persons SELECT workspace_id, person_id::UUID, '{}', false,"
+                    " first_seen FROM _new_persons"
+                )
+            finally:
+                con.unregister("_new_persons")
+            return new_ids.num_rows
+        finally:
+            if not isinstance(table, str):
+                con.unregister("_ids_in")
+
+    def append_table(
+        self, table: pa.Table, *, dedupe: Literal["full", "none"] = "full"
+    ) -> WriteResult:
+        """Bulk-append events laid out as EVENT_ARROW_SCHEMA (imports, the demo world).
+
+        With dedupe="full" a row whose uuid is already stored in its workspace, or repeats an
+        earlier row of the same table, is skipped and counted as a duplicate.
+        """
+        if table.num_rows == 0:
+            return WriteResult(0, 0)
+        table = table.select(EVENT_COLUMNS).cast(EVENT_ARROW_SCHEMA)
+        with self._transaction() as con:
+            con.register("_bulk", table)
+            try:
+                if dedupe == "full":
+                    con.execute(
+                        "CREATE OR REPLACE TEMP TABLE _bulk_fresh AS"
+                        " SELECT * EXCLUDE (rn) FROM ("
+                        "  SELECT *, row_number() OVER (PARTITION BY workspace_id, uuid) AS rn"
+                        "  FROM _bulk) b"
+                        " WHERE rn = 1 AND NOT EXISTS (SELECT 1 FROM events e"
+                        "  WHERE e.workspace_id = b.workspace_id AND e.uuid = b.uuid::UUID)"
+                    )
+                    source = "_bulk_fresh"
+                else:
+                    source = "_bulk"
+                self._insert_events(con, source)
+                (accepted,) = con.execute(f"SELECT count(*) FROM {source}").fetchone() or (0,)
+                self._map_new_distinct_ids(con, source)
+                if source == "_bulk_fresh":
+                    con.execute("DROP TABLE _bulk_fresh")
+            finally:
+                con.unregister("_bulk")
+        return WriteResult(int(accepted), table.num_rows - int(accepted))
+
+    def set_person_properties(self, workspace_id: int, rows: pa.Table) -> None:
+        """Bulk `$set` of person properties: `rows` has columns distinct_id and properties
+        (a JSON object as text). Persons must exist (their distinct ids seen)."""
+        with self._transaction() as con:
+            con.register("_props", rows)
+            try:
+                con.execute(
+                    "UPDATE persons p SET properties = json_merge_patch(p.properties,"
+                    " r.properties::JSON)"
+                    " FROM _props r JOIN person_distinct_ids m ON m.distinct_id = r.distinct_id"
+                    " AND m.workspace_id = ?"
+                    " WHERE p.workspace_id = ? AND p.id = m.person_id",
+                    [workspace_id, workspace_id],
+                )
+            finally:
+                con.unregister("_props")
+
+    # -- reading back --------------------------------------------------------------------------
+
+    def list_events(
+        self,
+        workspace_id: int,
+        *,
+        distinct_id: str | None = None,
+        person_id: str | None = None,
+        event: str | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        limit: int = 100,
+        cursor: tuple[datetime, str] | None = None,
+    ) -> tuple[list[dict[str, Any]], tuple[datetime, str] | None]:
+        """Events newest first; returns a page and the keyset cursor of the next one."""
+        where = ["workspace_id = ?"]
+        args: list[Any] = [workspace_id]
+        if distinct_id is not None:
+            where.append("distinct_id = ?")
+            args.append(distinct_id)
+        if person_id is not None:
+            where.append(
+                "distinct_id IN (SELECT distinct_id FROM person_distinct_ids"
+                " WHERE workspace_id = ? AND person_id = TRY_CAST(? AS UUID))"
+            )
+            args += [workspace_id, person_id]
+        if event is not None:
+            where.append("event = ?")
+            args.append(event)
+        if after is not None:
+            where.append("timestamp >= ?")
+            args.append(after)
+        if before is not None:
+            where.append("timestamp < ?")
+            args.append(before)
+        if cursor is not None:
+            where.append("(timestamp, CAST(uuid AS VARCHAR)) < (?, ?)")
+            args += [cursor[0], cursor[1]]
+        sql = (
+            f"{SELECT_EVENT} WHERE {' AND '.join(where)}"
+            " ORDER BY timestamp DESC, CAST(uuid AS VARCHAR) DESC LIMIT ?"
+        )
+        args.append(limit + 1)
+        cur = self.cursor()
+        try:
+            rows = cur.execute(sql, args).fetchall()
+        finally:
+            cur.close()
+        page = [
+            {
+                "uuid": r[0],
+                "event": r[1],
+                "distinct_id": r[2],
+                "timestamp": r[3],
+                "received_at": r[4],
+                "properties": orjson.loads(r[5]) if r[5] else {},
+                "source": r[6],
+            }
+            for r in rows[:limit]
+        ]
+        nxt = (page[-1]["timestamp"], page[-1]["uuid"]) if len(rows) > limit else None
+        return page, nxt
+
+    def get_person(self, workspace_id: int, distinct_id: str) -> dict[str, Any] | None:
+        cur = self.cursor()
+        try:
+            row = cur.execute(
+                "SELECT CAST(p.id AS VARCHAR), p.properties, p.is_identified, p.created_at"
+                " FROM person_distinct_ids m JOIN persons p"
+                "  ON p.workspace_id = m.workspace_id AND p.id = m.person_id"
+                " WHERE m.workspace_id = ? AND m.distinct_id = ?",
+                [workspace_id, distinct_id],
+            ).fetchone()
+            if row is None:
+                return None
+            ids = cur.execute(
+                "SELECT distinct_id FROM person_distinct_ids"
+                " WHERE workspace_id = ? AND person_id = ?::UUID ORDER BY distinct_id",
+                [workspace_id, row[0]],
+            ).fetchall()
+        finally:
+            cur.close()
+        return {
+            "id": row[0],
+            "properties": orjson.loads(row[1]) if row[1] else {},
+            "is_identified": bool(row[2]),
+            "created_at": row[3],
+            "distinct_ids": [d for (d,) in ids],
+        }
+
+    def count_events(self, workspace_id: int | None = None) -> int:
+        cur = self.cursor()
+        try:
+            if workspace_id is None:
+                row = cur.execute("SELECT count(*) FROM events").fetchone()
+            else:
+                row = cur.execute(
+                    "SELECT count(*) FROM events WHERE workspace_id = ?", [workspace_id]
+                ).fetchone()
+        finally:
+            cur.close()
+        return int(row[0]) if row else 0
+
+
+def open_event_store(path: Path, *, read_only: bool = False) -> EventStore:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return EventStore(path, read_only=read_only)

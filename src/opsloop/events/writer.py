@@ -1,0 +1,93 @@
+"""Group commit: many concurrent requests, one writer thread, one transaction per group.
+
+A request's events are acknowledged only after the transaction holding them has committed, so a
+2xx answer means the events are durable. While the writer commits one group, the next requests
+queue up and are committed together, which is what makes small batches from many clients cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+
+from opsloop.errors import StoreWriteFailed
+from opsloop.events.schema import IncomingEvent
+from opsloop.events.store import EventStore, WriteResult
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class GroupCommitWriter:
+    """Owns all live writes to an EventStore."""
+
+    def __init__(self, store: EventStore, *, max_group_events: int = 50_000) -> None:
+        self.store = store
+        self.max_group_events = max_group_events
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="opsloop-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, events: Sequence[IncomingEvent]) -> Future[WriteResult]:
+        fut: Future[WriteResult] = Future()
+        if not events:
+            fut.set_result(WriteResult(0, 0, ()))
+            return fut
+        self._queue.put((list(events), fut))
+        return fut
+
+    async def write(self, events: Sequence[IncomingEvent]) -> WriteResult:
+        return await asyncio.wrap_future(self.submit(events))
+
+    def close(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            group = [item]
+            size = len(item[0])  # type: ignore[index]
+            stop = False
+            while size < self.max_group_events:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                group.append(nxt)
+                size += len(nxt[0])  # type: ignore[index]
+            self._commit(group)  # type: ignore[arg-type]
+            if stop:
+                return
+
+    def _commit(self, group: list[tuple[list[IncomingEvent], Future[WriteResult]]]) -> None:
+        events = [e for evs, _ in group for e in evs]
+        try:
+            result = self.store.write_events(events)
+        except Exception:
+            if len(group) == 1:
+                log.exception("event write failed")
+                group[0][1].set_exception(
+                    StoreWriteFailed("the event store could not commit these events; retry")
+                )
+                return
+            # One bad request must not fail its neighbours: retry each on its own.
+            for g in group:
+                self._commit([g])
+            return
+        start = 0
+        for evs, fut in group:
+            flags = result.stored[start : start + len(evs)]
+            start += len(evs)
+            accepted = sum(flags)
+            fut.set_result(WriteResult(accepted, len(evs) - accepted, flags))

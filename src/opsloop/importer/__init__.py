@@ -1,0 +1,1 @@
+"""Bulk loading of historical events from CSV, JSON Lines and Parquet."""

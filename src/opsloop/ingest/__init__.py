@@ -1,0 +1,1 @@
+"""Ingestion: every wire format (native, PostHog, Segment, Sensors) turned into IncomingEvent."""

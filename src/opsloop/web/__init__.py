@@ -1,0 +1,1 @@
+"""The HTTP doors: REST API, ingestion endpoints and the console."""

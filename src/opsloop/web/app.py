@@ -1,0 +1,79 @@
+"""The application factory: opens the stores, starts the writer, mounts every router."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from opsloop import __version__
+from opsloop.db import open_database
+from opsloop.events import open_event_store
+from opsloop.events.api import router as events_router
+from opsloop.events.writer import GroupCommitWriter
+from opsloop.ingest.api import OPENAPI_SCHEMAS
+from opsloop.ingest.api import router as ingest_router
+from opsloop.ingest.service import IngestService
+from opsloop.settings import Settings
+from opsloop.web.errors import install_error_handlers
+from opsloop.web.responses import OrjsonResponse
+from opsloop.web.state import AppState
+
+log = logging.getLogger(__name__)
+
+
+def open_state(settings: Settings) -> AppState:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.resolved_database_url)
+    store = open_event_store(settings.event_store_path)
+    writer = GroupCommitWriter(store)
+    return AppState(settings, db, store, writer, IngestService(settings, db, writer))
+
+
+def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) -> FastAPI:
+    """`announce`, when given, is written to the data folder's server.json while serving, so the
+    CLI on this machine can send its work through this server (it owns the event store)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = open_state(settings)
+        app.state.opsloop = state
+        if announce is not None:
+            settings.server_file.write_text(json.dumps({**announce, "pid": os.getpid()}))
+        try:
+            yield
+        finally:
+            if announce is not None:
+                settings.server_file.unlink(missing_ok=True)
+            state.close()
+
+    app = FastAPI(
+        title="OpsLoop",
+        version=__version__,
+        lifespan=lifespan,
+        default_response_class=OrjsonResponse,
+    )
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["meta"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(ingest_router)
+    app.include_router(events_router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(OPENAPI_SCHEMAS)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,25 @@
+"""What a running server holds: settings, the two stores, the writer and the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opsloop.db import Database
+from opsloop.events import EventStore
+from opsloop.events.writer import GroupCommitWriter
+from opsloop.ingest.service import IngestService
+from opsloop.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    store: EventStore
+    writer: GroupCommitWriter
+    ingest: IngestService
+
+    def close(self) -> None:
+        self.writer.close()
+        self.store.close()
+        self.db.close()

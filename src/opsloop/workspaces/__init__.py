@@ -1,0 +1,1 @@
+"""Workspaces: one product's data, its ingest key and its API tokens."""

@@ -1,0 +1,53 @@
+"""Workspaces and tokens on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from opsloop.db import open_database
+from opsloop.errors import Conflict, InvalidInput
+from opsloop.workspaces import service
+
+
+def test_create_find_and_list(database_url: str) -> None:
+    db = open_database(database_url)
+    try:
+        with db.session() as s:
+            created = service.create_workspace(s, "shop", "Europe/Berlin")
+        with db.session() as s:
+            assert service.workspace_for_ingest_key(s, created.ingest_key) == service.WorkspaceRef(
+                created.id, "shop", "Europe/Berlin", created.ingest_key
+            )
+            token = service.resolve_api_token(s, created.api_token)
+            assert token is not None and token.workspace.id == created.id
+            assert token.role == "admin"
+            assert service.resolve_api_token(s, created.api_token + "x") is None
+            assert service.workspace_for_ingest_key(s, "nope") is None
+            assert [w.name for w in service.list_workspaces(s)] == ["shop"]
+            assert service.get_workspace(s, "shop") == service.get_workspace(s, created.id)
+    finally:
+        db.close()
+
+
+def test_bad_names_and_zones_are_refused(database_url: str) -> None:
+    db = open_database(database_url)
+    try:
+        with db.session() as s:
+            service.create_workspace(s, "shop")
+        with pytest.raises(Conflict), db.session() as s:
+            service.create_workspace(s, "shop")
+        with pytest.raises(InvalidInput) as exc, db.session() as s:
+            service.create_workspace(s, "other", "Mars/Olympus")
+        assert exc.value.field == "timezone"
+        with pytest.raises(InvalidInput), db.session() as s:
+            service.create_workspace(s, "  ")
+    finally:
+        db.close()
+
+
+def test_migrations_are_idempotent(database_url: str) -> None:
+    open_database(database_url).close()
+    db = open_database(database_url)
+    with db.session() as s:
+        assert service.list_workspaces(s) == []
+    db.close()
