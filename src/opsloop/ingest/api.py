@@ -46,3 +46,13 @@ async def post_events(request: Request, state: StateDep) -> dict[str, Any]:
     ws = state.ingest.workspace_for_key(bearer(request) or body_key, allow_api_token=True)
     result = await state.ingest.ingest(ws, events, "native")
     return {"status": "ok", "accepted": result.accepted, "duplicates": result.duplicates}
+
+
+def _include_formats() -> None:
+    from opsloop.ingest import posthog, segment, sensors
+
+    for module in (posthog, segment, sensors):
+        router.include_router(module.router)
+
+
+_include_formats()

@@ -17,10 +17,12 @@ from opsloop.db import open_database
 from opsloop.events import open_event_store
 from opsloop.events.api import router as events_router
 from opsloop.events.writer import GroupCommitWriter
+from opsloop.importer.api import router as import_router
 from opsloop.ingest.api import OPENAPI_SCHEMAS
 from opsloop.ingest.api import router as ingest_router
 from opsloop.ingest.service import IngestService
 from opsloop.settings import Settings
+from opsloop.web.console import router as console_router
 from opsloop.web.errors import install_error_handlers
 from opsloop.web.responses import OrjsonResponse
 from opsloop.web.state import AppState
@@ -67,6 +69,8 @@ def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) ->
 
     app.include_router(ingest_router)
     app.include_router(events_router)
+    app.include_router(import_router)
+    app.include_router(console_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
