@@ -44,6 +44,10 @@ class GroupCommitWriter:
     async def write(self, events: Sequence[IncomingEvent]) -> WriteResult:
         return await asyncio.wrap_future(self.submit(events))
 
+    def write_events(self, events: Sequence[IncomingEvent]) -> WriteResult:
+        """Blocking write through the group commit (for code running outside the event loop)."""
+        return self.submit(events).result()
+
     def close(self) -> None:
         self._queue.put(_STOP)
         self._thread.join()
