@@ -224,7 +224,7 @@ class EventStore:
                 )
             finally:
                 con.unregister("_new_persons")
-            return new_ids.num_rows
+            return int(new_ids.num_rows)
         finally:
             if not isinstance(table, str):
                 con.unregister("_ids_in")
