@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -34,8 +35,20 @@ class Settings(BaseSettings):
     max_future_seconds: int = 24 * 3600
     # Group commit: the writer waits at most this long to gather more events.
     commit_interval_ms: int = 5
+    # "group": one transaction per group of queued requests. "row": one transaction and one
+    # single-row INSERT per event, only as the baseline benchmarks/bench_ingest.py compares with.
+    writer_mode: Literal["group", "row"] = "group"
     secret_key: str | None = None
     log_level: str = "info"
+
+    @field_validator("warehouse_url")
+    @classmethod
+    def _known_warehouse(cls, value: str | None) -> str | None:
+        if value and not value.startswith("duckdb:///"):
+            raise ValueError(
+                "OPSLOOP_WAREHOUSE_URL must be duckdb:///PATH (ClickHouse support comes later)"
+            )
+        return value
 
     @classmethod
     def settings_customise_sources(
