@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from opsloop.cli.main import app
@@ -28,3 +29,10 @@ def test_data_folder_is_a_file(tmp_path: Path) -> None:
     r = runner.invoke(app, ["serve", "--data-dir", str(f / "sub")])
     assert r.exit_code == 2
     assert "cannot create the data folder" in r.output
+
+
+def test_invalid_settings_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPSLOOP_WAREHOUSE_URL", "clickhouse://x")
+    r = runner.invoke(app, ["workspace", "list", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 2
+    assert "invalid settings: warehouse_url" in r.output

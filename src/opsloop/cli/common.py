@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from opsloop.errors import OpsLoopError
@@ -30,7 +31,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
 def settings_for(data_dir: Path | None) -> Settings:
-    return load_settings(data_dir)
+    try:
+        return load_settings(data_dir)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise fail(f"invalid settings: {problems}") from None
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
