@@ -72,7 +72,7 @@ def _apply_workspace(
     ids: dict[str, datetime] = {}
     for e in events:
         for op in e.person_ops:
-            for did in (e.distinct_id, op.other_id):
+            for did in (e.distinct_id, op.other_id, op.distinct_id):
                 if did is not None:
                     ids.setdefault(did, e.timestamp)
     mapping = _load_mapping(con, workspace_id, list(ids))
@@ -94,7 +94,7 @@ def _apply_workspace(
 
     for e in events:
         for op in e.person_ops:
-            pid = find(mapping[e.distinct_id])
+            pid = find(mapping[op.distinct_id or e.distinct_id])
             person = persons[pid]
             if op.kind in ("merge", "identify"):
                 if op.kind == "identify":

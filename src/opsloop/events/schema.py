@@ -53,12 +53,14 @@ class PersonOp:
 
     set / set_once / unset / add / append carry `properties`; merge folds the person of
     `other_id` into this one (alias); identify does the same unless that person is already
-    identified as someone else (PostHog's rule).
+    identified as someone else (PostHog's rule). `distinct_id`, when given, names the id whose
+    person the op changes (and which survives a merge) instead of the event's own.
     """
 
     kind: PersonOpKind
     properties: dict[str, Any] | list[str] | None = None
     other_id: str | None = None
+    distinct_id: str | None = None
 
 
 @dataclass(slots=True)
