@@ -142,6 +142,61 @@ class EventStore:
         flags = tuple(i in stored_at for i in range(len(events)))
         return WriteResult(len(fresh), in_batch_dups + len(stored), flags)
 
+    def write_events_row_by_row(self, events: Sequence[IncomingEvent]) -> WriteResult:
+        """The straightforward way, kept as the benchmark's baseline (OPSLOOP_WRITER_MODE=row):
+        every event checked, inserted with a single-row INSERT and committed on its own."""
+        flags: list[bool] = []
+        for e in events:
+            with self._transaction() as con:
+                seen = con.execute(
+                    "SELECT 1 FROM events WHERE workspace_id = ? AND uuid = ?::UUID"
+                    " AND timestamp BETWEEN ? AND ? LIMIT 1",
+                    [
+                        e.workspace_id,
+                        e.uuid,
+                        e.timestamp - LIVE_DEDUPE_WINDOW,
+                        e.timestamp + LIVE_DEDUPE_WINDOW,
+                    ],
+                ).fetchone()
+                if seen is not None:
+                    flags.append(False)
+                    continue
+                props = e.properties
+                promoted = [props.get(k) for k in PROMOTED.values()]
+                con.execute(
+                    "INSERT INTO events VALUES (?::UUID, ?, ?, ?, ?, ?, ?::JSON, ?, ?, ?, ?, ?)",
+                    [
+                        e.uuid,
+                        e.workspace_id,
+                        e.event,
+                        e.distinct_id,
+                        e.timestamp,
+                        datetime.now(UTC),
+                        _json(props),
+                        *(None if v is None else str(v) for v in promoted),
+                        e.source,
+                    ],
+                )
+                known = con.execute(
+                    "SELECT 1 FROM person_distinct_ids WHERE workspace_id = ? AND distinct_id = ?",
+                    [e.workspace_id, e.distinct_id],
+                ).fetchone()
+                if known is None:
+                    pid = person_id_for(e.workspace_id, e.distinct_id)
+                    con.execute(
+                        "INSERT INTO person_distinct_ids VALUES (?, ?, ?::UUID)",
+                        [e.workspace_id, e.distinct_id, pid],
+                    )
+                    con.execute(
+                        "INSERT INTO persons VALUES (?, ?::UUID, '{}', false, ?)",
+                        [e.workspace_id, pid, e.timestamp],
+                    )
+                if e.person_ops:
+                    apply_person_ops(con, [e])
+            flags.append(True)
+        accepted = sum(flags)
+        return WriteResult(accepted, len(events) - accepted, tuple(flags))
+
     def _stored_uuids(
         self, con: duckdb.DuckDBPyConnection, events: Sequence[IncomingEvent]
     ) -> set[tuple[int, str]]:

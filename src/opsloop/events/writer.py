@@ -13,6 +13,9 @@ import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
+from typing import Literal
+
+import pyarrow as pa
 
 from opsloop.errors import StoreWriteFailed
 from opsloop.events.schema import IncomingEvent
@@ -26,9 +29,17 @@ _STOP = object()
 class GroupCommitWriter:
     """Owns all live writes to an EventStore."""
 
-    def __init__(self, store: EventStore, *, max_group_events: int = 50_000) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        max_group_events: int = 50_000,
+        mode: Literal["group", "row"] = "group",
+    ) -> None:
         self.store = store
         self.max_group_events = max_group_events
+        # "row" commits every event in its own single-row INSERT: the benchmark's baseline.
+        self.mode = mode
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="opsloop-writer", daemon=True)
         self._thread.start()
@@ -53,6 +64,9 @@ class GroupCommitWriter:
         self._thread.join()
 
     def _run(self) -> None:
+        # pyarrow imports pandas (when installed) on first use: pay that at start-up, not
+        # in the first request's commit.
+        pa.array([], pa.string())
         while True:
             item = self._queue.get()
             if item is _STOP:
@@ -77,7 +91,10 @@ class GroupCommitWriter:
     def _commit(self, group: list[tuple[list[IncomingEvent], Future[WriteResult]]]) -> None:
         events = [e for evs, _ in group for e in evs]
         try:
-            result = self.store.write_events(events)
+            if self.mode == "row":
+                result = self.store.write_events_row_by_row(events)
+            else:
+                result = self.store.write_events(events)
         except Exception:
             if len(group) == 1:
                 log.exception("event write failed")

@@ -34,7 +34,7 @@ def open_state(settings: Settings) -> AppState:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings.resolved_database_url)
     store = open_event_store(settings.event_store_path)
-    writer = GroupCommitWriter(store)
+    writer = GroupCommitWriter(store, mode=settings.writer_mode)
     return AppState(settings, db, store, writer, IngestService(settings, db, writer))
 
 
