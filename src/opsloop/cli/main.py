@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from opsloop.cli import demo, serve, workspace
+from opsloop.cli import demo, serve, user, workspace
 
 app = typer.Typer(
     name="opsloop",
@@ -14,6 +14,8 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.add_typer(workspace.app, name="workspace")
+app.add_typer(user.app, name="user")
+app.add_typer(user.token_app, name="token")
 app.command("demo")(demo.demo)
 app.command("demo-data")(demo.demo_data)
 

@@ -1,7 +1,44 @@
-"""The console's pages (server-rendered), gathered into one router."""
+"""The console's pages (server-rendered), gathered into one router, and its static files."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import mimetypes
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse
+
+from opsloop.accounts.pages import HOME
+from opsloop.accounts.pages import router as accounts_router
+from opsloop.events.pages import router as events_router
+from opsloop.web.session import read_session
+from opsloop.web.templating import STATIC_DIR
+from opsloop.workspaces.pages import router as workspaces_router
 
 router = APIRouter(include_in_schema=False)
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+
+
+@router.get("/")
+def home(request: Request) -> RedirectResponse:
+    """Signed in: the live events; signed out: the sign-in form."""
+    target = HOME if read_session(request).user_id is not None else "/login"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/static/{name:path}")
+def static_file(name: str) -> FileResponse:
+    """The console's own CSS, JS and images; nothing is loaded from elsewhere."""
+    path = (STATIC_DIR / name).resolve()
+    if not path.is_relative_to(STATIC_DIR) or not path.is_file():
+        raise HTTPException(404, "no such static file")
+    media_type = STATIC_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+router.include_router(accounts_router)
+router.include_router(events_router)
+router.include_router(workspaces_router)

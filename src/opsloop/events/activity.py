@@ -1,0 +1,91 @@
+"""Small read queries behind the console's live event pages: the event names seen, and event
+volume by type and day in the workspace's time zone."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from opsloop.events.store import EventStore
+
+MAX_EVENT_NAMES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeSeries:
+    event: str
+    counts: tuple[int, ...]  # one per day of EventVolume.days
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventVolume:
+    """Events per type and day: the days are whole local days, the last one being today."""
+
+    timezone: str
+    days: tuple[date, ...]
+    series: tuple[VolumeSeries, ...]  # the largest total first, then by name
+    totals: tuple[int, ...]  # all events per day
+    total: int
+
+
+def local_today(timezone: str, now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
+
+
+def day_bounds(timezone: str, first: date, last: date) -> tuple[datetime, datetime]:
+    """The UTC instants where local day `first` starts and local day `last` ends."""
+    tz = ZoneInfo(timezone)
+    start = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+def event_names(store: EventStore, workspace_id: int) -> list[str]:
+    """The names of the events a workspace has received, alphabetically."""
+    cur = store.cursor()
+    try:
+        rows = cur.execute(
+            "SELECT DISTINCT event FROM events WHERE workspace_id = ? ORDER BY event LIMIT ?",
+            [workspace_id, MAX_EVENT_NAMES],
+        ).fetchall()
+    finally:
+        cur.close()
+    return [name for (name,) in rows]
+
+
+def event_volume(
+    store: EventStore,
+    workspace_id: int,
+    timezone: str,
+    *,
+    days: int = 30,
+    now: datetime | None = None,
+) -> EventVolume:
+    """Events per type and local day over the last `days` days (today included)."""
+    last = local_today(timezone, now)
+    first = last - timedelta(days=days - 1)
+    start, end = day_bounds(timezone, first, last)
+    cur = store.cursor()
+    try:
+        rows = cur.execute(
+            "SELECT event, CAST(timezone(?, timestamp) AS DATE) AS day, count(*) AS n"
+            " FROM events WHERE workspace_id = ? AND timestamp >= ? AND timestamp < ?"
+            " GROUP BY ALL",
+            [timezone, workspace_id, start, end],
+        ).fetchall()
+    finally:
+        cur.close()
+    day_list = tuple(first + timedelta(days=i) for i in range(days))
+    index = {d: i for i, d in enumerate(day_list)}
+    counts: dict[str, list[int]] = defaultdict(lambda: [0] * days)
+    for event, day, n in rows:
+        counts[event][index[day]] += int(n)
+    series = sorted(
+        (VolumeSeries(event, tuple(c), sum(c)) for event, c in counts.items()),
+        key=lambda s: (-s.total, s.event),
+    )
+    totals = tuple(sum(s.counts[i] for s in series) for i in range(days))
+    return EventVolume(timezone, day_list, tuple(series), totals, sum(totals))

@@ -1,0 +1,154 @@
+"""Rendering console pages: one Jinja2 environment per language, with that language's gettext,
+the formatting helpers, and the headers that keep a page from loading anything from elsewhere."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from opsloop.web.console_user import ConsoleUser
+from opsloop.web.i18n import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    N_,
+    format_compact,
+    format_day,
+    format_number,
+    format_time,
+    translations,
+)
+from opsloop.web.session import SessionData, read_session, write_session
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+
+ROLE_NAMES = {
+    "owner": N_("Owner"),
+    "admin": N_("Admin"),
+    "operator": N_("Operator"),
+    "analyst": N_("Analyst"),
+    "viewer": N_("Viewer"),
+}
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+        " connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Formatter:
+    """Numbers and times in the reader's language, times in the workspace's time zone."""
+
+    language: str
+    timezone: str = "UTC"
+
+    def number(self, value: float) -> str:
+        return format_number(value, self.language)
+
+    def compact(self, value: float) -> str:
+        return format_compact(value, self.language)
+
+    def time(self, value: datetime, fmt: str = "medium") -> str:
+        return format_time(value, self.language, self.timezone, fmt)
+
+    def day(self, value: date) -> str:
+        """A short day: 11月1日 / Nov 1."""
+        return format_day(value, self.language)
+
+
+@cache
+def environment(language: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["static"] = static_url
+    env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    return env
+
+
+@cache
+def static_url(name: str) -> str:
+    """The URL of a static file, with a content hash so browsers refetch it after a change."""
+    path = (STATIC_DIR / name).resolve()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    return f"/static/{name}?v={digest}"
+
+
+def render_fragment(template: str, language: str, context: dict[str, Any]) -> str:
+    """A piece of a page (rows for the live table) in the given language."""
+    return environment(language).get_template(template).render({"lang": language, **context})
+
+
+def render_html(
+    request: Request,
+    template: str,
+    language: str,
+    context: dict[str, Any],
+    *,
+    session: SessionData | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Render a page and re-issue the session cookie (it carries the CSRF token of its forms)."""
+    session = session or read_session(request)
+    env = environment(language if language in LANGUAGES else "zh-CN")
+    html = env.get_template(template).render(
+        {
+            "lang": language,
+            "csrf_token": session.csrf,
+            "request_path": request.url.path,
+            "fmt": Formatter(language),
+            **context,
+        }
+    )
+    response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    write_session(request, response, session)
+    return response
+
+
+def render_page(
+    request: Request,
+    user: ConsoleUser,
+    template: str,
+    context: dict[str, Any],
+    *,
+    nav: str,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A signed-in page: the top bar, the navigation and the current workspace's formatting."""
+    return render_html(
+        request,
+        template,
+        user.language,
+        {
+            "user": user,
+            "workspace": user.workspace,
+            "nav": nav,
+            "role_names": ROLE_NAMES,
+            "fmt": Formatter(user.language, user.workspace.timezone),
+            **context,
+        },
+        session=user.session,
+        status_code=status_code,
+    )
