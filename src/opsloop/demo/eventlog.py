@@ -17,6 +17,11 @@ from opsloop.demo.scenario import World
 
 I64 = npt.NDArray[np.int64]
 
+EXPERIMENT_READ_RATE = (0.20, 0.26)  # planted: title B wins by 30%
+CHECK_IN = (0.07, 0.80)  # daily chance of a check-in without / with the habit
+FEEDBACK = 0.004  # daily chance of unprompted feedback
+CART = 0.12  # a viewed item goes to the cart
+
 
 def add_sessions(b: Block) -> None:
     n_sessions = len(b.session_ud)
@@ -29,10 +34,9 @@ def add_signups(b: Block) -> None:
     users = b.user[ud]
     session = b.first_session[ud]
     n = len(ud)
-    methods = encode.vocab(
-        ("手机号", "微信", "Apple ID"),
-        b.rng.integers(0, 2, n) + ((pop.platform[users] == 0) & (b.rng.random(n) < 0.3)),
-    )
+    method = b.rng.integers(0, 2, n)  # 手机号 or 微信, and on iOS now and then Apple ID
+    method[(pop.platform[users] == 0) & (b.rng.random(n) < 0.25)] = 2
+    methods = encode.vocab(("手机号", "微信", "Apple ID"), method)
     invite = pop.invite[users]
     invited = invite >= 0
     props = JsonFields(n).text("signup_method", methods)
@@ -75,7 +79,7 @@ def _coupon(n: int, coupon_id: str, name: str, value_cents: int) -> JsonFields:
 def add_check_ins(b: Block) -> None:
     pop = b.world.pop
     habit = pop.checkin_habit[b.user]
-    ud = np.flatnonzero(b.rng.random(b.size) < np.where(habit, 0.8, 0.07))
+    ud = np.flatnonzero(b.rng.random(b.size) < np.where(habit, CHECK_IN[1], CHECK_IN[0]))
     session = b.first_session[ud]
     n = len(ud)
     b.add("sign_in", session, np.full(n, 0.2))
@@ -165,9 +169,6 @@ def add_experiment(b: Block) -> None:
     b.add("read_article", session[reads], slot[reads] + 0.001, read)
 
 
-EXPERIMENT_READ_RATE = (0.20, 0.26)  # planted: B's title wins by 30%
-
-
 def add_browsing(b: Block) -> None:
     """view_item, and now and then add_to_cart of the item just viewed."""
     items = b.world.items
@@ -177,7 +178,7 @@ def add_browsing(b: Block) -> None:
     slot = 1 + b.rng.random(len(ud))
     item = b.rng.choice(len(items.popularity), size=len(ud), p=items.popularity)
     b.add("view_item", session, slot, item_fields(b.world, item))
-    cart = b.rng.random(len(ud)) < 0.12
+    cart = b.rng.random(len(ud)) < CART
     b.add(
         "add_to_cart",
         session[cart],
@@ -244,7 +245,7 @@ def _use(b: Block, ud: I64, feature: str) -> None:
 
 
 def add_feedback(b: Block) -> None:
-    ud = np.flatnonzero(b.rng.random(b.size) < 0.004)
+    ud = np.flatnonzero(b.rng.random(b.size) < FEEDBACK)
     n = len(ud)
     kind = b.rng.choice(3, size=n, p=np.asarray(cat.FEEDBACK_SHARE))
     texts = [t for group in cat.FEEDBACK_TEXTS for t in group]

@@ -25,8 +25,8 @@ LATEST_SIGNUP = 82000.0
 class Population:
     """N users; arrays are indexed by user number (distinct_id u0000000 ...).
 
-    signup_day, signup_tod, referrer and invite are rewritten for the users the referral
-    campaign brings in (see activity.run_campaign); everything else is fixed at birth.
+    signup_day, referrer and invite are rewritten for the users the referral campaign brings
+    in (see activity.run_campaign); everything else is fixed at birth.
     """
 
     channel: I8
