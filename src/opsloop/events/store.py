@@ -32,6 +32,9 @@ from opsloop.events.schema import (
 # Live ingestion checks a re-sent uuid against stored events this close to the incoming
 # timestamps (SDK retries resend the same timestamp); imports check the whole workspace.
 LIVE_DEDUPE_WINDOW = timedelta(days=1)
+# Distinct ids known to be mapped to a person, remembered so that a group of live events whose
+# ids are all known skips the person-map anti-join (a scan of the whole map).
+MAPPED_IDS_CACHE_LIMIT = 500_000
 
 SELECT_EVENT = (
     "SELECT CAST(uuid AS VARCHAR) AS uuid, event, distinct_id, timestamp, received_at,"
@@ -47,27 +50,72 @@ class WriteResult:
     stored: tuple[bool, ...] = ()
 
 
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
+_MAX_CHUNK_BYTES = 1 << 30
+
+
 def _json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def events_to_arrow(events: Sequence[IncomingEvent], received_at: datetime) -> pa.Table:
-    """Lay incoming events out as the events table's columns."""
-    cols: dict[str, list[Any]] = {name: [] for name in EVENT_COLUMNS}
-    for e in events:
-        props = e.properties
-        cols["uuid"].append(e.uuid)
-        cols["workspace_id"].append(e.workspace_id)
-        cols["event"].append(e.event)
-        cols["distinct_id"].append(e.distinct_id)
-        cols["timestamp"].append(e.timestamp)
-        cols["received_at"].append(received_at)
-        cols["properties"].append(_json(props))
-        for column, key in PROMOTED.items():
-            value = props.get(key)
-            cols[column].append(None if value is None else str(value))
-        cols["source"].append(e.source)
-    return pa.Table.from_pydict(cols, schema=EVENT_ARROW_SCHEMA)
+    """Lay incoming events out as the events table's columns (column by column: this runs for
+    every live event, so it keeps the per-event Python work small)."""
+    n = len(events)
+    props = [e.properties for e in events]
+    workspace_ids = {e.workspace_id for e in events}
+    sources = {e.source for e in events}
+    columns = [
+        pa.array([e.uuid for e in events], pa.string()),
+        (
+            pa.repeat(pa.scalar(next(iter(workspace_ids)), pa.int32()), n)
+            if len(workspace_ids) == 1
+            else pa.array([e.workspace_id for e in events], pa.int32())
+        ),
+        pa.array([e.event for e in events], pa.string()),
+        pa.array([e.distinct_id for e in events], pa.string()),
+        pa.array([e.timestamp for e in events], _TIMESTAMP),
+        pa.repeat(pa.scalar(received_at, _TIMESTAMP), n),
+        _json_column(props),
+        *(pa.array(_promoted(props, key), pa.string()) for key in PROMOTED.values()),
+        (
+            pa.repeat(pa.scalar(next(iter(sources)), pa.string()), n)
+            if len(sources) == 1
+            else pa.array([e.source for e in events], pa.string())
+        ),
+    ]
+    return pa.Table.from_arrays(columns, schema=EVENT_ARROW_SCHEMA)
+
+
+def _json_column(values: list[dict[str, Any]]) -> pa.Array | pa.ChunkedArray:
+    """orjson text of each value, written into one buffer that becomes the Arrow string column
+    (keeping one bytes object per value alive costs more than the serialising itself)."""
+    chunks: list[pa.Array] = []
+    buf = bytearray()
+    offsets = [0]
+    dumps = orjson.dumps
+    option = orjson.OPT_NON_STR_KEYS
+    for value in values:
+        buf += dumps(value, option=option)
+        offsets.append(len(buf))
+        if len(buf) > _MAX_CHUNK_BYTES:  # string offsets are 32-bit
+            chunks.append(_string_array(buf, offsets))
+            buf = bytearray()
+            offsets = [0]
+    if not chunks:
+        return _string_array(buf, offsets)
+    if len(offsets) > 1:
+        chunks.append(_string_array(buf, offsets))
+    return pa.chunked_array(chunks, pa.string())
+
+
+def _string_array(buf: bytearray, offsets: list[int]) -> pa.Array:
+    offsets_buffer = pa.array(offsets, pa.int32()).buffers()[1]
+    return pa.StringArray.from_buffers(len(offsets) - 1, offsets_buffer, pa.py_buffer(buf))
+
+
+def _promoted(props: list[dict[str, Any]], key: str) -> list[str | None]:
+    return [v if type(v) is str or v is None else str(v) for v in (p.get(key) for p in props)]
 
 
 class EventStore:
@@ -89,6 +137,7 @@ class EventStore:
         self._lock = threading.RLock()
         # Bumped on every committed write; caches key on it.
         self.data_version = 0
+        self._mapped_ids: set[tuple[int, str]] = set()
         if not read_only:
             for statement in DDL:
                 self._con.execute(statement)
@@ -128,19 +177,57 @@ class EventStore:
         first_at: dict[tuple[int, str], int] = {}
         for i, e in enumerate(events):
             first_at.setdefault((e.workspace_id, e.uuid), i)
-        unique = {key: events[i] for key, i in first_at.items()}
-        in_batch_dups = len(events) - len(unique)
+        unique = [events[i] for i in first_at.values()]
+        table = events_to_arrow(unique, datetime.now(UTC))
+        lo = min(e.timestamp for e in unique) - LIVE_DEDUPE_WINDOW
+        hi = max(e.timestamp for e in unique) + LIVE_DEDUPE_WINDOW
         with self._transaction() as con:
-            stored = self._stored_uuids(con, list(unique.values()))
-            fresh = [e for key, e in unique.items() if key not in stored]
-            if fresh:
-                table = events_to_arrow(fresh, datetime.now(UTC))
-                self._insert_events(con, table)
-                self._map_new_distinct_ids(con, table)
-                apply_person_ops(con, [e for e in fresh if e.person_ops])
-        stored_at = {first_at[key] for key in unique if key not in stored}
+            con.register("_events_in", table)
+            try:
+                stored = self._stored_uuids(con, "_events_in", lo, hi)
+                if stored:
+                    keep = [(e.workspace_id, e.uuid) not in stored for e in unique]
+                    unique = [e for e, k in zip(unique, keep, strict=True) if k]
+                    table = table.filter(pa.array(keep, pa.bool_()))
+                    con.register("_events_in", table)
+                if unique:
+                    self._insert_events(con, "_events_in")
+                    if not self._known_ids(unique):
+                        self._map_new_distinct_ids(con, "_events_in")
+                    apply_person_ops(con, [e for e in unique if e.person_ops])
+            finally:
+                con.unregister("_events_in")
+        self._remember_ids(unique)
+        stored_at = {i for key, i in first_at.items() if key not in stored}
         flags = tuple(i in stored_at for i in range(len(events)))
-        return WriteResult(len(fresh), in_batch_dups + len(stored), flags)
+        return WriteResult(len(unique), len(events) - len(unique), flags)
+
+    def _known_ids(self, events: Sequence[IncomingEvent]) -> bool:
+        """True when every distinct_id of `events` is known to be mapped to a person already
+        (then the person-map anti-join can be skipped)."""
+        known = self._mapped_ids
+        return all((e.workspace_id, e.distinct_id) in known for e in events)
+
+    def _remember_ids(self, events: Sequence[IncomingEvent]) -> None:
+        """After a commit: these distinct ids are mapped (map rows are never deleted; merges
+        only re-point them). Bounded: past the limit the cache starts over."""
+        known = self._mapped_ids
+        if len(known) > MAPPED_IDS_CACHE_LIMIT:
+            known.clear()
+        known.update((e.workspace_id, e.distinct_id) for e in events)
+
+    def _stored_uuids(
+        self, con: duckdb.DuckDBPyConnection, source: str, lo: datetime, hi: datetime
+    ) -> set[tuple[int, str]]:
+        """The (workspace_id, uuid) keys of `source` already stored with a timestamp in
+        [lo, hi], spelled as `source` spells them."""
+        rows = con.execute(
+            f"SELECT k.workspace_id, k.uuid FROM {source} k SEMI JOIN ("
+            "  SELECT workspace_id, uuid FROM events WHERE timestamp BETWEEN ? AND ?) e"
+            " ON e.workspace_id = k.workspace_id AND e.uuid = k.uuid::UUID",
+            [lo, hi],
+        ).fetchall()
+        return {(int(ws), str(u)) for ws, u in rows}
 
     def write_events_row_by_row(self, events: Sequence[IncomingEvent]) -> WriteResult:
         """The straightforward way, kept as the benchmark's baseline (OPSLOOP_WRITER_MODE=row):
@@ -197,29 +284,6 @@ class EventStore:
         accepted = sum(flags)
         return WriteResult(accepted, len(events) - accepted, tuple(flags))
 
-    def _stored_uuids(
-        self, con: duckdb.DuckDBPyConnection, events: Sequence[IncomingEvent]
-    ) -> set[tuple[int, str]]:
-        lo = min(e.timestamp for e in events) - LIVE_DEDUPE_WINDOW
-        hi = max(e.timestamp for e in events) + LIVE_DEDUPE_WINDOW
-        keys = pa.table(
-            {
-                "workspace_id": pa.array([e.workspace_id for e in events], pa.int32()),
-                "uuid": pa.array([e.uuid for e in events], pa.string()),
-            }
-        )
-        con.register("_keys", keys)
-        try:
-            rows = con.execute(
-                "SELECT e.workspace_id, CAST(e.uuid AS VARCHAR) FROM events e"
-                " SEMI JOIN _keys k ON e.workspace_id = k.workspace_id AND e.uuid = k.uuid::UUID"
-                " WHERE e.timestamp BETWEEN ? AND ?",
-                [lo, hi],
-            ).fetchall()
-        finally:
-            con.unregister("_keys")
-        return {(int(ws), str(u)) for ws, u in rows}
-
     @staticmethod
     def _insert_events(con: duckdb.DuckDBPyConnection, table: pa.Table | str) -> None:
         source = table if isinstance(table, str) else "_events_in"
@@ -242,47 +306,38 @@ class EventStore:
         if not isinstance(table, str):
             con.register("_ids_in", table)
         try:
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _new_ids AS"
-                " SELECT n.workspace_id, n.distinct_id, n.first_seen FROM ("
+            rows = con.execute(
+                "SELECT n.workspace_id, n.distinct_id, n.first_seen FROM ("
                 f"  SELECT workspace_id, distinct_id, min(timestamp) AS first_seen FROM {source}"
                 "   GROUP BY ALL) n"
                 " ANTI JOIN person_distinct_ids m"
                 "  ON m.workspace_id = n.workspace_id AND m.distinct_id = n.distinct_id"
-            )
-            new_ids = con.sql(
-                "SELECT workspace_id, distinct_id, first_seen FROM _new_ids"
-            ).to_arrow_table()
-            con.execute("DROP TABLE _new_ids")
-            if new_ids.num_rows == 0:
-                return 0
-            person_ids = pa.array(
-                [
-                    person_id_for(ws, did)
-                    for ws, did in zip(
-                        new_ids["workspace_id"].to_pylist(),
-                        new_ids["distinct_id"].to_pylist(),
-                        strict=True,
-                    )
-                ],
-                pa.string(),
-            )
-            con.register("_new_persons", new_ids.append_column("person_id", person_ids))
-            try:
-                con.execute(
-                    "INSERT INTO person_distinct_ids"
-                    " SELECT workspace_id, distinct_id, person_id::UUID FROM _new_persons"
-                )
-                con.execute(
-                    "INSERT INTO persons SELECT workspace_id, person_id::UUID, '{}', false,"
-                    " first_seen FROM _new_persons"
-                )
-            finally:
-                con.unregister("_new_persons")
-            return int(new_ids.num_rows)
+            ).fetchall()
         finally:
             if not isinstance(table, str):
                 con.unregister("_ids_in")
+        if not rows:
+            return 0
+        workspace_ids, distinct_ids, first_seen = zip(*rows, strict=True)
+        new_ids = pa.table(
+            {
+                "workspace_id": pa.array(workspace_ids, pa.int32()),
+                "distinct_id": pa.array(distinct_ids, pa.string()),
+                "first_seen": pa.array(first_seen, _TIMESTAMP),
+                "person_id": pa.array([person_id_for(ws, d) for ws, d, _ in rows], pa.string()),
+            }
+        )
+        con.register("_new_persons", new_ids)
+        try:
+            con.execute(
+                "INSERT INTO person_distinct_ids"
+                " SELECT workspace_id, distinct_id, person_id::UUID FROM _new_persons;"
+                " INSERT INTO persons SELECT workspace_id, person_id::UUID, '{}', false,"
+                " first_seen FROM _new_persons"
+            )
+        finally:
+            con.unregister("_new_persons")
+        return len(rows)
 
     def append_table(
         self, table: pa.Table, *, dedupe: Literal["full", "none"] = "full"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from opsloop.errors import InvalidInput
 from opsloop.ingest.common import (
     MAX_DISTINCT_ID,
     MAX_EVENT_NAME,
@@ -20,6 +22,9 @@ from opsloop.ingest.common import (
     person_ops_from_properties,
     require_str,
 )
+
+# str(uuid.UUID(x)) spells a UUID this way; an id already spelled so is used as sent.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class NativeEvent(BaseModel):
@@ -64,36 +69,101 @@ def parse_native(
             sent_at = parse_timestamp(payload["sent_at"], "sent_at")
         items = payload["batch"]
         if not isinstance(items, list):
-            from opsloop.errors import InvalidInput
-
             raise InvalidInput("batch must be a list of events", "batch")
     elif isinstance(payload, dict):
         api_key = payload.get("api_key")
+    in_list = isinstance(items, list)
+    latest = now + max_future
     events = []
     for i, raw in enumerate(as_list(items, "batch", max_events)):
-        path = f"batch[{i}]" if isinstance(items, list) else "body"
-        obj = ensure_object(raw, path)
-        name = require_str(obj, "event", path, max_len=MAX_EVENT_NAME)
-        distinct_id = require_str(obj, "distinct_id", path, max_len=MAX_DISTINCT_ID)
-        props = dict(optional_object(obj, "properties", path))
-        ops = person_ops_from_properties(obj, path) + person_ops_from_properties(
-            props, f"{path}.properties"
-        )
-        if obj.get("timestamp") is None:
-            ts = now
-        else:
-            ts = corrected_timestamp(
-                parse_timestamp(obj["timestamp"], f"{path}.timestamp"),
-                sent_at,
-                now,
-                max_future,
-                f"{path}.timestamp",
-            )
-        uid = event_uuid(
-            obj.get("uuid"),
-            f"{path}.uuid",
-            namespace_hint="native",
-            content=[name, distinct_id, ts.isoformat(), props],
-        )
-        events.append(ParsedEvent(name, distinct_id, ts, props, uid, ops))
+        event = _parse_plain(raw, now, latest, sent_at)
+        if event is None:
+            path = f"batch[{i}]" if in_list else "body"
+            event = _parse_event(raw, path, now, max_future, sent_at)
+        events.append(event)
     return api_key if isinstance(api_key, str) else None, events
+
+
+def _parse_event(
+    raw: Any, path: str, now: datetime, max_future: timedelta, sent_at: datetime | None
+) -> ParsedEvent:
+    """One event, every field checked and every error named by its path."""
+    obj = ensure_object(raw, path)
+    name = require_str(obj, "event", path, max_len=MAX_EVENT_NAME)
+    distinct_id = require_str(obj, "distinct_id", path, max_len=MAX_DISTINCT_ID)
+    props = dict(optional_object(obj, "properties", path))
+    ops = person_ops_from_properties(obj, path) + person_ops_from_properties(
+        props, f"{path}.properties"
+    )
+    if obj.get("timestamp") is None:
+        ts = now
+    else:
+        ts = corrected_timestamp(
+            parse_timestamp(obj["timestamp"], f"{path}.timestamp"),
+            sent_at,
+            now,
+            max_future,
+            f"{path}.timestamp",
+        )
+    uid = event_uuid(
+        obj.get("uuid"),
+        f"{path}.uuid",
+        namespace_hint="native",
+        content=[name, distinct_id, ts.isoformat(), props],
+    )
+    return ParsedEvent(name, distinct_id, ts, props, uid, ops)
+
+
+def _parse_plain(
+    raw: Any, now: datetime, latest: datetime, sent_at: datetime | None
+) -> ParsedEvent | None:
+    """The fast path for the usual shape (string names and ids, ISO 8601 timestamps, canonical
+    UUIDs, no person changes). It returns what `_parse_event` would, or None for anything else,
+    which `_parse_event` then parses (or refuses, naming the field)."""
+    if type(raw) is not dict:
+        return None
+    name = raw.get("event")
+    if type(name) is not str or not 0 < len(name) <= MAX_EVENT_NAME or name.isspace():
+        return None
+    distinct_id = raw.get("distinct_id")
+    if (
+        type(distinct_id) is not str
+        or not 0 < len(distinct_id) <= MAX_DISTINCT_ID
+        or distinct_id.isspace()
+    ):
+        return None
+    props = raw.get("properties")
+    if props is None:
+        props = {}
+    elif type(props) is dict:
+        if "$set" in props or "$set_once" in props or "$unset" in props:
+            return None
+        props = dict(props)
+    else:
+        return None
+    if "$set" in raw or "$set_once" in raw or "$unset" in raw:
+        return None
+    value = raw.get("timestamp")
+    if value is None:
+        ts = now
+    else:
+        # Extended ISO 8601 only ("YYYY-..."): digit strings are epochs, which the slow path
+        # reads; fromisoformat refuses surrounding blanks, which the slow path strips.
+        if type(value) is not str or len(value) < 10 or value[4] != "-":
+            return None
+        try:
+            ts = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        if sent_at is not None:
+            ts = ts + (now - sent_at)
+        if ts > latest or ts.year < 1971:
+            return None
+    uid = raw.get("uuid")
+    if uid is None or uid == "":
+        content = [name, distinct_id, ts.isoformat(), props]
+        uid = event_uuid(None, "uuid", namespace_hint="native", content=content)
+    elif type(uid) is not str or _CANONICAL_UUID.fullmatch(uid) is None:
+        return None
+    return ParsedEvent(name, distinct_id, ts, props, uid, [])
