@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 import shlex
 from html import unescape
+from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import LiveServer
+from tests.ingest.sdk_helpers import wait_for_count
 from tests.web.conftest import Login, sign_in
 
 
@@ -76,3 +79,35 @@ def test_the_curl_snippet_sends_an_event(
     assert [(e["event"], e["distinct_id"], e["properties"]) for e in events] == [
         ("pay", "user-42", {"amount": 99})
     ]
+
+
+def _cleanup_sdk(namespace: dict[str, Any]) -> None:
+    """Stop the clients a snippet started, and reset Segment's module-level client."""
+    if "posthog" in namespace and hasattr(namespace["posthog"], "shutdown"):
+        namespace["posthog"].shutdown()
+    if "sa" in namespace:
+        namespace["sa"].close()
+    if "analytics" in namespace:
+        analytics = namespace["analytics"]
+        analytics.shutdown()
+        analytics.default_client = None
+        analytics.write_key = analytics.host = None
+
+
+@pytest.mark.parametrize(
+    ("snippet", "source"),
+    [("posthog-python", "posthog"), ("segment-python", "segment"), ("sensors-python", "sensors")],
+)
+def test_the_python_snippets_send_an_event(
+    client: httpx.Client, live_server: LiveServer, login: Login, snippet: str, source: str
+) -> None:
+    sign_in(client, login)
+    code = _snippets(client.get("/setup").text)[snippet]
+    namespace: dict[str, Any] = {}
+    try:
+        exec(compile(code, snippet, "exec"), namespace)
+    finally:
+        _cleanup_sdk(namespace)
+    events = wait_for_count(live_server, 1, event="pay")
+    shown = [(e["event"], e["distinct_id"], e["source"], e["properties"]["amount"]) for e in events]
+    assert shown == [("pay", "user-42", source, 99)]
