@@ -119,6 +119,7 @@ def lossy_proxy(target: str, lose: int = 1) -> Iterator[LossyProxy]:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = 30
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -142,6 +143,9 @@ def lossy_proxy(target: str, lose: int = 1) -> Iterator[LossyProxy]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    # SDKs keep connections open; closing must not wait for their handler threads.
+    server.daemon_threads = True
+    server.block_on_close = False
     proxy = LossyProxy(f"http://127.0.0.1:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
