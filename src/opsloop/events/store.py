@@ -353,7 +353,18 @@ class EventStore:
         with self._transaction() as con:
             con.register("_bulk", table)
             try:
+                source = "_bulk"
+                repeats = 0
                 if dedupe == "full":
+                    # Most bulk tables repeat nothing: check that cheaply before paying for a
+                    # window and a copy of every row.
+                    repeats = con.execute(
+                        "SELECT (SELECT count(*) FROM events e SEMI JOIN _bulk b"
+                        "  ON e.workspace_id = b.workspace_id AND e.uuid = b.uuid::UUID)"
+                        " + (SELECT count(*) FROM (SELECT 1 FROM _bulk"
+                        "  GROUP BY workspace_id, uuid HAVING count(*) > 1))"
+                    ).fetchall()[0][0]
+                if repeats:
                     con.execute(
                         "CREATE OR REPLACE TEMP TABLE _bulk_fresh AS"
                         " SELECT * EXCLUDE (rn) FROM ("
@@ -363,11 +374,35 @@ class EventStore:
                         "  WHERE e.workspace_id = b.workspace_id AND e.uuid = b.uuid::UUID)"
                     )
                     source = "_bulk_fresh"
-                else:
-                    source = "_bulk"
                 self._insert_events(con, source)
-                (accepted,) = con.execute(f"SELECT count(*) FROM {source}").fetchone() or (0,)
-                self._map_new_distinct_ids(con, source)
+                accepted = table.num_rows
+                if source == "_bulk_fresh":
+                    accepted = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
+                # Every new distinct id gets its person here, in SQL: a bulk table may bring
+                # hundreds of thousands. person_id_for (uuid5) is computed by DuckDB's sha1.
+                from opsloop.events.schema import PERSON_NAMESPACE
+
+                namespace = "".join(f"\\x{b:02X}" for b in PERSON_NAMESPACE.bytes)
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE _bulk_ids AS"
+                    " SELECT workspace_id, distinct_id, first_seen,"
+                    "  sha1('" + namespace + "'::BLOB"
+                    "   || encode(CAST(workspace_id AS VARCHAR) || ':' || distinct_id)) AS h"
+                    " FROM (SELECT workspace_id, distinct_id, min(timestamp) AS first_seen"
+                    f"  FROM {source} GROUP BY ALL) n"
+                    " ANTI JOIN person_distinct_ids m"
+                    "  ON m.workspace_id = n.workspace_id AND m.distinct_id = n.distinct_id;"
+                    " CREATE OR REPLACE TEMP TABLE _bulk_persons AS"
+                    " SELECT workspace_id, distinct_id, first_seen, CAST(concat(substr(h, 1, 12),"
+                    "  '5', substr(h, 14, 3), substr('89ab89ab89ab89ab',"
+                    "  strpos('0123456789abcdef', substr(h, 17, 1)), 1), substr(h, 18, 15))"
+                    "  AS UUID) AS person_id FROM _bulk_ids;"
+                    " INSERT INTO person_distinct_ids"
+                    "  SELECT workspace_id, distinct_id, person_id FROM _bulk_persons;"
+                    " INSERT INTO persons SELECT workspace_id, person_id, '{}', false, first_seen"
+                    "  FROM _bulk_persons;"
+                    " DROP TABLE _bulk_ids; DROP TABLE _bulk_persons"
+                )
                 if source == "_bulk_fresh":
                     con.execute("DROP TABLE _bulk_fresh")
             finally:
