@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import re
 import uuid as uuidlib
@@ -135,6 +137,11 @@ def test_the_page_shows_the_reference_numbers(
     assert list(rows)[:-1] == [s.event for s in expected.series]
     kpi = re.search(r'data-testid="kpi-total"[^>]*>([^<]+)<', page.text)
     assert kpi and kpi.group(1) == str(expected.total)
+    exported = client.get("/events/volume.csv")
+    assert list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")))) == [
+        ["event", "total", *(d.isoformat() for d in expected.days)],
+        *([s.event, str(s.total), *map(str, s.counts)] for s in expected.series),
+    ]
 
 
 def test_large_numbers_read_as_wan_and_yi_in_chinese() -> None:

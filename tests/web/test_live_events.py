@@ -3,6 +3,8 @@ paged, refreshed through its feed, and nothing of other workspaces."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import uuid as uuidlib
 from datetime import UTC, datetime, timedelta
@@ -220,3 +222,30 @@ def test_only_the_current_workspace_is_shown_and_members_can_switch(
     assert csrf_of(page.text) == token
     forged = client.post("/workspace", data={"workspace_id": str(live_server.workspace.id)})
     assert forged.status_code == 403
+
+
+def test_the_filtered_list_exports_to_csv(
+    client: httpx.Client, live_server: LiveServer, login: Login
+) -> None:
+    send_events(live_server, SENT)
+    sign_in(client, login)
+    page = client.get("/events?distinct_id=u1")
+    link = re.search(r'href="([^"]+)" download data-testid="export"', page.text)
+    assert link and unescape(link.group(1)) == "/events/export.csv?distinct_id=u1"
+    r = client.get(unescape(link.group(1)))
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    assert r.headers["content-disposition"] == "attachment; filename*=UTF-8''events-test.csv"
+    assert r.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows == [
+        ["timestamp", "event", "distinct_id", "source", "uuid", "properties"],
+        [
+            "2026-11-01T08:00:00+08:00",
+            "pay",
+            "u1",
+            "native",
+            _uuid(1),
+            '{"amount":99.5,"城市":"杭州","$os":"iOS","tags":["a","b"]}',
+        ],
+        ["2026-11-01T07:59:00+08:00", "sign_up", "u1", "native", _uuid(3), "{}"],
+    ]

@@ -41,6 +41,8 @@ def test_sign_in_goes_home_and_sign_out_ends_the_session(
     flags = {part.strip().lower() for part in cookie.split(";")[1:]}
     assert {"httponly", "samesite=lax", "path=/"} <= flags
     assert client.get("/").headers["location"] == "/events"
+    # The sign-in form is not shown to someone signed in.
+    assert client.get("/login?next=/setup").headers["location"] == "/setup"
     page = client.get("/events")
     assert page.status_code == 200
     assert login.email in page.text

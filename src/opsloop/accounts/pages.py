@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from opsloop.accounts.service import authenticate, password_fingerprint, set_language
 from opsloop.accounts.throttle import LoginThrottle
-from opsloop.web.console_user import ConsoleUserDep, anonymous_language, safe_next
+from opsloop.web.console_user import ConsoleUserDep, anonymous_language, console_user, safe_next
 from opsloop.web.deps import StateDep
 from opsloop.web.i18n import N_, normalize_language
 from opsloop.web.session import SessionData, clear_session, read_session, write_session
@@ -71,9 +71,17 @@ def _csrf_failed(request: Request, language: str) -> HTMLResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(
-    request: Request, next_path: Annotated[str, Query(alias="next")] = HOME
-) -> HTMLResponse:
-    return _login_form(request, next_path=safe_next(next_path, HOME))
+    request: Request, state: StateDep, next_path: Annotated[str, Query(alias="next")] = HOME
+) -> Response:
+    target = safe_next(next_path, HOME)
+    if read_session(request).user_id is not None:
+        try:
+            console_user(request, state)
+        except HTTPException:
+            pass  # the session has ended: sign in again
+        else:
+            return RedirectResponse(target, status_code=303)
+    return _login_form(request, next_path=target)
 
 
 @router.post("/login", response_class=HTMLResponse)

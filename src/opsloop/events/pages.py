@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from opsloop.events.activity import event_names, event_volume
 from opsloop.events.api import _decode_cursor, _encode_cursor
@@ -18,6 +19,7 @@ from opsloop.ingest.common import parse_timestamp
 from opsloop.web.bar_chart import stacked_bars
 from opsloop.web.console_user import ConsoleUser, ConsoleUserDep, ConsoleUserJsonDep
 from opsloop.web.deps import StateDep
+from opsloop.web.export import csv_response
 from opsloop.web.i18n import N_
 from opsloop.web.templating import Formatter, render_fragment, render_page
 
@@ -25,6 +27,7 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 FEED_LIMIT = 100
+EXPORT_LIMIT = 10_000
 VOLUME_DAYS = 30
 # Shown beside the event when present, after the event's own (non-$) properties.
 KEY_PROPERTIES = (
@@ -137,6 +140,7 @@ def live_events(
             ),
             "newest_url": "/events" + (f"?{query}" if query else ""),
             "feed_url": "/events/feed?" + urlencode({**filters, "after": ""}),
+            "export_url": "/events/export.csv" + (f"?{query}" if query else ""),
         },
         nav="live",
     )
@@ -156,7 +160,8 @@ def live_feed(
         user.workspace.id,
         event=filters.get("event"),
         distinct_id=filters.get("distinct_id"),
-        after=parse_timestamp(after, "after"),
+        # A "+" in an offset arrives as a space when the caller did not encode it.
+        after=parse_timestamp(after.replace(" ", "+"), "after"),
         limit=FEED_LIMIT,
     )
     rows = [event_row(r) for r in page]
@@ -179,4 +184,50 @@ def volume(request: Request, state: StateDep, user: ConsoleUserDep) -> HTMLRespo
         "events/volume.html",
         {"volume": vol, "chart": stacked_bars(vol), "today": vol.totals[-1]},
         nav="volume",
+    )
+
+
+@router.get("/events/export.csv")
+def export_events(
+    state: StateDep,
+    user: ConsoleUserDep,
+    event: str | None = None,
+    distinct_id: str | None = None,
+) -> Response:
+    """The newest events matching the filters (at most EXPORT_LIMIT), times in the workspace's
+    time zone."""
+    ws = user.workspace
+    filters = _filters(event, distinct_id)
+    page, _ = state.store.list_events(
+        ws.id,
+        event=filters.get("event"),
+        distinct_id=filters.get("distinct_id"),
+        limit=EXPORT_LIMIT,
+    )
+    tz = ZoneInfo(ws.timezone)
+    return csv_response(
+        f"events-{ws.name}.csv",
+        ["timestamp", "event", "distinct_id", "source", "uuid", "properties"],
+        (
+            [
+                r["timestamp"].astimezone(tz).isoformat(),
+                r["event"],
+                r["distinct_id"],
+                r["source"] or "",
+                r["uuid"],
+                orjson.dumps(r["properties"]).decode(),
+            ]
+            for r in page
+        ),
+    )
+
+
+@router.get("/events/volume.csv")
+def export_volume(state: StateDep, user: ConsoleUserDep) -> Response:
+    ws = user.workspace
+    vol = event_volume(state.store, ws.id, ws.timezone, days=VOLUME_DAYS)
+    return csv_response(
+        f"event-volume-{ws.name}.csv",
+        ["event", "total", *(d.isoformat() for d in vol.days)],
+        [[s.event, s.total, *s.counts] for s in vol.series],
     )
