@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -200,12 +200,14 @@ def load_wire_sample(name: str) -> WireSample:
     )
 
 
-def replace_key(sample: WireSample, old: str, new: str) -> tuple[dict[str, str], bytes]:
-    """The sample's headers and body with the write key swapped for the test workspace's (inside
-    gzip too), Content-Length left for the client to set."""
+def replace_key(sample: WireSample, old: str | None, new: str) -> tuple[dict[str, str], bytes]:
+    """The sample's headers and body with the write key (if it has one) swapped for the test
+    workspace's (inside gzip too), Host and Content-Length left for the client to set."""
     headers = {
         k: v for k, v in sample.headers.items() if k.lower() not in ("host", "content-length")
     }
+    if old is None:
+        return headers, sample.body
     auth = headers.get("Authorization", "")
     if auth.startswith("Basic "):
         user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
@@ -231,8 +233,3 @@ def find_key(sample: WireSample) -> str | None:
             return str(body[name])
     match = re.match(r"Bearer (\S+)", sample.headers.get("Authorization", ""))
     return match.group(1) if match else None
-
-
-def utc(text: str) -> datetime:
-    ts = datetime.fromisoformat(text)
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
