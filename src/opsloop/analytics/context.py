@@ -1,0 +1,66 @@
+"""What every query runs against: a workspace (its time zone), an engine, and date bounds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from opsloop.analytics.dialect import Dialect, Grain
+from opsloop.analytics.engine import Engine
+from opsloop.errors import InvalidInput
+
+MAX_RANGE_DAYS = 3 * 366
+
+
+@dataclass(frozen=True, slots=True)
+class QueryContext:
+    workspace_id: int
+    timezone: str
+    engine: Engine
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.engine.dialect
+
+    def utc_start_of(self, day: date) -> datetime:
+        """The UTC instant at which `day` begins in the workspace's time zone."""
+        return datetime.combine(day, time(0), ZoneInfo(self.timezone)).astimezone(UTC)
+
+    def utc_bounds(self, date_from: date, date_to: date) -> tuple[datetime, datetime]:
+        """[start, end) in UTC of the inclusive local date range."""
+        check_range(date_from, date_to)
+        return self.utc_start_of(date_from), self.utc_start_of(date_to + timedelta(days=1))
+
+
+def check_range(date_from: date, date_to: date, field: str = "date_to") -> None:
+    if date_to < date_from:
+        raise InvalidInput("date_to is before date_from", field)
+    if (date_to - date_from).days > MAX_RANGE_DAYS:
+        raise InvalidInput(f"a date range spans at most {MAX_RANGE_DAYS} days", field)
+
+
+def bucket_labels(grain: Grain, date_from: date, date_to: date) -> list[str]:
+    """Every bucket label between two local dates, in the engines' label format."""
+    labels: list[str] = []
+    if grain == "hour":
+        d = date_from
+        while d <= date_to:
+            labels += [f"{d.isoformat()} {h:02d}:00" for h in range(24)]
+            d += timedelta(days=1)
+    elif grain == "day":
+        labels = [
+            (date_from + timedelta(days=i)).isoformat()
+            for i in range((date_to - date_from).days + 1)
+        ]
+    elif grain == "week":
+        d = date_from - timedelta(days=date_from.weekday())
+        while d <= date_to:
+            labels.append(d.isoformat())
+            d += timedelta(days=7)
+    else:
+        y, m = date_from.year, date_from.month
+        while (y, m) <= (date_to.year, date_to.month):
+            labels.append(f"{y:04d}-{m:02d}")
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return labels

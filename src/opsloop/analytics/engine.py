@@ -1,0 +1,55 @@
+"""Where compiled SQL runs: the DuckDB event store, or ClickHouse (chdb in tests)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from opsloop.analytics.dialect import ClickHouseDialect, Dialect, DuckDbDialect
+from opsloop.events import EventStore
+
+
+class Engine(Protocol):
+    dialect: Dialect
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
+
+    @property
+    def data_version(self) -> int: ...
+
+
+class DuckDbEngine:
+    """Runs queries on the event store's DuckDB database (a cursor of its own per query)."""
+
+    dialect: Dialect = DuckDbDialect()
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    @property
+    def data_version(self) -> int:
+        return self.store.data_version
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        cur = self.store.cursor()
+        try:
+            return cur.execute(sql).fetchall()
+        finally:
+            cur.close()
+
+
+class ChdbEngine:
+    """Runs queries on ClickHouse's engine in-process (chdb), over tables named like ours."""
+
+    dialect: Dialect = ClickHouseDialect()
+
+    def __init__(self, session: Any, data_version: int = 0) -> None:
+        self.session = session
+        self._version = data_version
+
+    @property
+    def data_version(self) -> int:
+        return self._version
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        table = self.session.query(sql, "ArrowTable")
+        return [tuple(r.values()) for r in table.to_pylist()]

@@ -1,0 +1,156 @@
+"""Trends: metrics over time buckets, optionally broken down by a property, with totals.
+
+A series counts an event (`total`), its distinct persons (`unique_users`), or aggregates a numeric
+property (`sum`, `avg`, `min`, `max`). Buckets are hours, days, ISO weeks (Monday) or months in the
+workspace's time zone; a bucket with no events has the value 0 (None for avg/min/max). The total
+of a series is computed over the whole range, so unique users are not double-counted across days.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from opsloop.analytics.context import QueryContext, bucket_labels
+from opsloop.analytics.dialect import Grain
+from opsloop.analytics.filters import PropertyFilter, needs_person, property_number, property_text
+from opsloop.analytics.source import ANY_EVENT, events_source
+
+Math = Literal["total", "unique_users", "sum", "avg", "min", "max"]
+OTHER = "$other"
+
+
+class TrendsSeries(BaseModel):
+    event: str = Field(default=ANY_EVENT, min_length=1, max_length=200)
+    math: Math = "total"
+    property: str | None = Field(default=None, description="numeric property for sum/avg/min/max")
+    filters: list[PropertyFilter] = Field(default_factory=list)
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _property_for_math(self) -> TrendsSeries:
+        if self.math in ("sum", "avg", "min", "max") and not self.property:
+            raise ValueError(f"math {self.math!r} needs a numeric property")
+        return self
+
+
+class TrendsQuery(BaseModel):
+    kind: Literal["trends"] = "trends"
+    series: list[TrendsSeries] = Field(min_length=1, max_length=20)
+    date_from: date
+    date_to: date
+    interval: Grain = "day"
+    breakdown: str | None = Field(default=None, description="event property, or person.<name>")
+    breakdown_limit: int = Field(default=25, ge=1, le=500)
+    filters: list[PropertyFilter] = Field(default_factory=list)
+    compare: Literal["previous_period", "previous_week"] | None = None
+
+
+def _aggregate(ctx: QueryContext, s: TrendsSeries) -> str:
+    d = ctx.dialect
+    if s.math == "total":
+        return d.to_double("count(*)")
+    if s.math == "unique_users":
+        return d.to_double(d.count_distinct("person_id"))
+    return d.to_double(f"{s.math}(value)")
+
+
+def _series_rows(
+    ctx: QueryContext, q: TrendsQuery, s: TrendsSeries, date_from: date, date_to: date
+) -> tuple[dict[tuple[Any, str], float | None], dict[Any, float | None]]:
+    """(breakdown value, bucket) -> value, and breakdown value -> total over the range."""
+    d = ctx.dialect
+    columns = {"bucket": d.bucket_label(q.interval, "e.timestamp", ctx.timezone)}
+    columns["bv"] = property_text(d, q.breakdown) if q.breakdown else "NULL"
+    if s.property:
+        columns["value"] = property_number(d, s.property)
+    filters = [*q.filters, *s.filters]
+    source = events_source(
+        ctx,
+        date_from,
+        date_to,
+        events=[s.event],
+        filters=filters,
+        with_person=needs_person(filters, q.breakdown),
+        columns=columns,
+    )
+    agg = _aggregate(ctx, s)
+    totals = {bv: v for bv, v in ctx.engine.rows(f"SELECT bv, {agg} FROM ({source}) GROUP BY bv")}
+    keep = set(totals)
+    if q.breakdown and len(totals) > q.breakdown_limit:
+        ranked = sorted(totals, key=lambda bv: (-(totals[bv] or 0), str(bv)))
+        keep = set(ranked[: q.breakdown_limit])
+        listed = ", ".join(d.string(str(bv)) for bv in keep if bv is not None)
+        none_kept = None in keep
+        folded = (
+            f"CASE WHEN bv IN ({listed or 'NULL'})"
+            f"{' OR bv IS NULL' if none_kept else ''} THEN bv ELSE '{OTHER}' END"
+        )
+        source = (
+            f"SELECT person_id, ts, event, bucket, {folded} AS bv"
+            + (", value" if s.property else "")
+            + f" FROM ({source}) AS folded"
+        )
+        totals = {
+            bv: v for bv, v in ctx.engine.rows(f"SELECT bv, {agg} FROM ({source}) GROUP BY bv")
+        }
+    cells = {
+        (bv, bucket): v
+        for bv, bucket, v in ctx.engine.rows(
+            f"SELECT bv, bucket, {agg} FROM ({source}) GROUP BY bv, bucket"
+        )
+    }
+    return cells, totals
+
+
+def _shift(q: TrendsQuery) -> tuple[date, date]:
+    if q.compare == "previous_week":
+        return q.date_from - timedelta(days=7), q.date_to - timedelta(days=7)
+    span = (q.date_to - q.date_from).days + 1
+    return q.date_from - timedelta(days=span), q.date_to - timedelta(days=span)
+
+
+def _results(
+    ctx: QueryContext, q: TrendsQuery, date_from: date, date_to: date, compare: bool
+) -> list[dict[str, Any]]:
+    labels = bucket_labels(q.interval, date_from, date_to)
+    out: list[dict[str, Any]] = []
+    for index, s in enumerate(q.series):
+        cells, totals = _series_rows(ctx, q, s, date_from, date_to)
+        empty = 0.0 if s.math in ("total", "unique_users", "sum") else None
+        values_by_bv = sorted(totals, key=lambda bv: (bv == OTHER, -(totals[bv] or 0), str(bv)))
+        if not q.breakdown:
+            values_by_bv = [None]
+        for bv in values_by_bv:
+            values = [cells.get((bv, b), empty) for b in labels]
+            out.append(
+                {
+                    "series": index,
+                    "label": s.label or (s.event if s.math == "total" else f"{s.event} {s.math}"),
+                    "event": s.event,
+                    "math": s.math,
+                    "breakdown_value": bv,
+                    "dates": labels,
+                    "values": [_number(v) for v in values],
+                    "total": _number(totals.get(bv, empty)),
+                    "compare": compare,
+                }
+            )
+    return out
+
+
+def _number(v: float | None) -> float | int | None:
+    if v is None:
+        return None
+    return int(v) if float(v).is_integer() else float(v)
+
+
+def run_trends(ctx: QueryContext, q: TrendsQuery) -> dict[str, Any]:
+    results = _results(ctx, q, q.date_from, q.date_to, compare=False)
+    answer: dict[str, Any] = {"kind": "trends", "interval": q.interval, "results": results}
+    if q.compare:
+        lo, hi = _shift(q)
+        answer["previous"] = _results(ctx, q, lo, hi, compare=True)
+    return answer

@@ -1,0 +1,68 @@
+"""The relation every query starts from: a workspace's events in a local date range, each with
+the person it belongs to (resolved through the distinct_id map, so merges apply to all history)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from opsloop.analytics.context import QueryContext
+from opsloop.analytics.filters import PropertyFilter, compile_filter
+from opsloop.events.schema import PERSON_ONLY_EVENTS
+
+ANY_EVENT = "$any"
+
+
+def event_condition(ctx: QueryContext, events: Sequence[str] | None) -> str | None:
+    """`None` or a list holding "$any" means every activity event (not profile-only messages)."""
+    d = ctx.dialect
+    if not events or ANY_EVENT in events:
+        skipped = ", ".join(d.string(name) for name in sorted(PERSON_ONLY_EVENTS))
+        return f"e.event NOT IN ({skipped})"
+    names = ", ".join(d.string(name) for name in dict.fromkeys(events))
+    return f"e.event IN ({names})"
+
+
+def events_source(
+    ctx: QueryContext,
+    date_from: date,
+    date_to: date,
+    *,
+    events: Sequence[str] | None = None,
+    filters: Sequence[PropertyFilter] = (),
+    with_person: bool = False,
+    columns: dict[str, str] | None = None,
+    extra_where: Sequence[str] = (),
+) -> str:
+    """SELECT of person_id, ts, event and `columns` (alias -> SQL over e/p) from the events."""
+    d = ctx.dialect
+    lo, hi = ctx.utc_bounds(date_from, date_to)
+    selected = [
+        "m.person_id AS person_id",
+        "e.timestamp AS ts",
+        "e.event AS event",
+        *(f"{sql} AS {alias}" for alias, sql in (columns or {}).items()),
+    ]
+    joins = [
+        "JOIN person_distinct_ids AS m ON m.workspace_id = e.workspace_id"
+        " AND m.distinct_id = e.distinct_id"
+    ]
+    if with_person:
+        joins.append(
+            "LEFT JOIN persons AS p ON p.workspace_id = m.workspace_id AND p.id = m.person_id"
+        )
+    where = [
+        f"e.workspace_id = {ctx.workspace_id}",
+        f"m.workspace_id = {ctx.workspace_id}",
+        f"e.timestamp >= {d.timestamp(lo)}",
+        f"e.timestamp < {d.timestamp(hi)}",
+    ]
+    cond = event_condition(ctx, events)
+    if cond:
+        where.append(cond)
+    where += [compile_filter(d, f) for f in filters]
+    where += list(extra_where)
+    return (
+        f"SELECT {', '.join(selected)} FROM events AS e {' '.join(joins)}"
+        f" WHERE {' AND '.join(where)}"
+    )
