@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from opsloop.cli import demo, serve, user, workspace
+from opsloop.cli import demo, importer, serve, user, workspace
 
 app = typer.Typer(
     name="opsloop",
@@ -18,6 +18,7 @@ app.add_typer(user.app, name="user")
 app.add_typer(user.token_app, name="token")
 app.command("demo")(demo.demo)
 app.command("demo-data")(demo.demo_data)
+app.command("import")(importer.import_)
 
 
 if __name__ == "__main__":

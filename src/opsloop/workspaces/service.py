@@ -92,6 +92,16 @@ def create_api_token(
     return token
 
 
+def revoke_api_token(session: Session, token: str) -> bool:
+    """Delete a token by its value; False when there is no such token."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
 def list_workspaces(session: Session) -> list[WorkspaceRef]:
     return [_ref(ws) for ws in session.scalars(select(Workspace).order_by(Workspace.id))]
 

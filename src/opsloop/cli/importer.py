@@ -1,0 +1,113 @@
+"""`opsloop import FILE --workspace W`: bulk-load events from CSV, JSON Lines or Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from opsloop.cli.common import (
+    DataDirOpt,
+    JsonOpt,
+    err_console,
+    errors_as_exit,
+    out_console,
+    print_json,
+    settings_for,
+)
+from opsloop.db import open_database
+from opsloop.errors import InvalidInput
+from opsloop.importer.service import ImportRequest, ImportSummary, run_import
+
+
+class BarProgress:
+    """The import's phases as a rich progress bar on stderr (only on a terminal)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+        self.total: int | None = None
+
+    def phase(self, description: str, total: int | None) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=self.total or 0)
+            self.progress.stop_task(self.task)
+        self.total = total
+        self.task = self.progress.add_task(description, total=total)
+
+    def advance(self, amount: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, amount)
+
+    def update(self, completed: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=completed)
+
+
+def _print_summary(summary: ImportSummary) -> None:
+    ws = summary.workspace
+    out_console.print(
+        f"imported [bold]{Path(summary.source).name}[/] ({summary.format}) into workspace"
+        f" [bold]{ws.name}[/] (id {ws.id}) in {summary.seconds:.1f} s, import {summary.import_id}",
+        highlight=False,
+    )
+    out_console.print(
+        f"  read {summary.read:,} = accepted {summary.accepted:,}"
+        f" + quarantined {summary.quarantined:,} + duplicates {summary.duplicates:,}",
+        highlight=False,
+    )
+    out_console.print(f"  stored {summary.through}", highlight=False)
+    if summary.quarantine_file:
+        out_console.print(f"  quarantined rows: {summary.quarantine_file}", highlight=False)
+
+
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV, JSON Lines or Parquet file (.gz allowed)")],
+    workspace: Annotated[str, typer.Option("--workspace", "-w", help="Workspace id or name")],
+    file_format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, jsonl or parquet (default: from the extension)"),
+    ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Rename a column: --map user=distinct_id (repeatable)"),
+    ] = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import events; rows that fail checks go to a quarantine file, the counts reconcile."""
+    settings = settings_for(data_dir)
+    request = ImportRequest(file, workspace, file_format, tuple(mapping or ()))
+    with errors_as_exit():
+        if not file.is_file():
+            raise InvalidInput(f"no such file: {file}", "FILE")
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = open_database(settings.resolved_database_url)
+        try:
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=True,
+                disable=not err_console.is_terminal,
+            ) as bar:
+                summary = run_import(settings, db, request, BarProgress(bar))
+        finally:
+            db.close()
+    if as_json:
+        print_json(summary.as_dict())
+    else:
+        _print_summary(summary)

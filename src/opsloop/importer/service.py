@@ -1,0 +1,270 @@
+"""`opsloop import`: read a file, check every row, quarantine the refused ones, store the rest
+(through the running server or straight into the event store) and record the run."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import select
+
+from opsloop.db import Database
+from opsloop.errors import NotFound
+from opsloop.events.schema import EVENT_ARROW_SCHEMA
+from opsloop.importer.columns import parse_map
+from opsloop.importer.models import ImportRun
+from opsloop.importer.quarantine import csv_rejects, write_quarantine
+from opsloop.importer.reader import ImportFormat, infer_format, stage
+from opsloop.importer.sink import EventSink, open_sink
+from opsloop.importer.validate import CheckedRows, accepted_batches, check_rows
+from opsloop.settings import Settings
+from opsloop.workspaces.service import WorkspaceRef, get_workspace
+
+QUARANTINE_DIR = "quarantine"
+
+
+class ImportProgress(Protocol):
+    """What a door shows while an import runs (the CLI draws a rich progress bar)."""
+
+    def phase(self, description: str, total: int | None) -> None: ...
+
+    def advance(self, amount: int) -> None: ...
+
+    def update(self, completed: int) -> None: ...
+
+
+class NoProgress:
+    def phase(self, description: str, total: int | None) -> None:
+        pass
+
+    def advance(self, amount: int) -> None:
+        pass
+
+    def update(self, completed: int) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRequest:
+    path: Path
+    workspace: str
+    format: str | None = None
+    mapping: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """How the rows reconciled: read = accepted + quarantined + duplicates."""
+
+    import_id: int
+    workspace: WorkspaceRef
+    source: str
+    format: ImportFormat
+    read: int
+    accepted: int
+    quarantined: int
+    duplicates: int
+    quarantine_file: str | None
+    seconds: float
+    through: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "read": self.read,
+            "accepted": self.accepted,
+            "quarantined": self.quarantined,
+            "duplicates": self.duplicates,
+            "quarantine_file": self.quarantine_file,
+            "import_id": self.import_id,
+            "seconds": self.seconds,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRunInfo:
+    id: int
+    source: str
+    format: str
+    read: int
+    accepted: int
+    quarantined: int
+    duplicates: int
+    quarantine_file: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def find_workspace(db: Database, key: str) -> WorkspaceRef:
+    with db.session() as s:
+        ws = get_workspace(s, key)
+    if ws is None:
+        raise NotFound(f"no workspace has the id or name {key!r}", "--workspace")
+    return ws
+
+
+def run_import(
+    settings: Settings,
+    db: Database,
+    request: ImportRequest,
+    progress: ImportProgress | None = None,
+) -> ImportSummary:
+    """Import one file into one workspace; refused rows go to the quarantine file."""
+    started = time.perf_counter()
+    progress = progress or NoProgress()
+    workspace = find_workspace(db, request.workspace)
+    fmt = infer_format(request.path, request.format)
+    renames = parse_map(request.mapping)
+    now = datetime.now(UTC)
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
+        size = request.path.stat().st_size if request.path.is_file() else 0
+        progress.phase(f"Reading {request.path.name}", size if fmt == "jsonl" else 100)
+        with _query_progress(con, progress, fmt != "jsonl"):
+            staged = stage(con, request.path, fmt, progress.advance)
+            progress.phase("Checking rows", 100)
+            checked = check_rows(
+                con,
+                staged,
+                renames,
+                now=now,
+                max_future=timedelta(seconds=settings.max_future_seconds),
+            )
+        rejected = csv_rejects(con) if fmt == "csv" else 0
+        sink = open_sink(settings, db, workspace.id)
+        try:
+            run_id = _start_run(db, workspace.id, request.path, fmt)
+            quarantined = checked.quarantined + rejected
+            quarantine_file = None
+            if quarantined:
+                target = settings.data_dir / QUARANTINE_DIR / f"import-{run_id}.jsonl"
+                write_quarantine(con, staged, target)
+                quarantine_file = str(target.resolve())
+            accepted, stored_dups = _store(con, sink, workspace.id, now, checked, progress)
+        finally:
+            sink.close()
+    finally:
+        con.close()
+    read = checked.rows + rejected
+    duplicates = checked.in_file_duplicates + stored_dups
+    summary = ImportSummary(
+        run_id,
+        workspace,
+        str(request.path.resolve()),
+        fmt,
+        read,
+        accepted,
+        quarantined,
+        duplicates,
+        quarantine_file,
+        round(time.perf_counter() - started, 3),
+        sink.where,
+    )
+    _finish_run(db, summary)
+    return summary
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection,
+    sink: EventSink,
+    workspace_id: int,
+    received_at: datetime,
+    checked: CheckedRows,
+    progress: ImportProgress,
+) -> tuple[int, int]:
+    progress.phase("Storing events", checked.to_store)
+    accepted = duplicates = 0
+    reader = accepted_batches(
+        con, workspace_id, received_at, sink.rows_per_batch(checked.row_bytes)
+    )
+    for batch in reader:
+        table = pa.Table.from_batches([batch]).cast(EVENT_ARROW_SCHEMA)
+        result = sink.append(table)
+        accepted += result.accepted
+        duplicates += result.duplicates
+        progress.advance(batch.num_rows)
+    return accepted, duplicates
+
+
+@contextmanager
+def _query_progress(
+    con: duckdb.DuckDBPyConnection, progress: ImportProgress, enabled: bool
+) -> Iterator[None]:
+    """Show the percentage DuckDB reports for the statement it is running."""
+    if not enabled:
+        yield
+        return
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(0.2):
+            try:
+                percent = con.query_progress()
+            except duckdb.Error:
+                return
+            if percent >= 0:
+                progress.update(int(percent))
+
+    watcher = threading.Thread(target=poll, name="import-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def _start_run(db: Database, workspace_id: int, path: Path, fmt: str) -> int:
+    with db.session() as s:
+        run = ImportRun(workspace_id=workspace_id, source=str(path.resolve()), format=fmt)
+        s.add(run)
+        s.flush()
+        return run.id
+
+
+def _finish_run(db: Database, summary: ImportSummary) -> None:
+    with db.session() as s:
+        run = s.get(ImportRun, summary.import_id)
+        if run is None:
+            return
+        run.read = summary.read
+        run.accepted = summary.accepted
+        run.quarantined = summary.quarantined
+        run.duplicates = summary.duplicates
+        run.quarantine_path = summary.quarantine_file
+        run.finished_at = datetime.now(UTC)
+
+
+def recent_runs(db: Database, workspace_id: int, limit: int = 20) -> list[ImportRunInfo]:
+    """The workspace's latest imports, newest first (for the console)."""
+    with db.session() as s:
+        rows: Sequence[ImportRun] = s.scalars(
+            select(ImportRun)
+            .where(ImportRun.workspace_id == workspace_id)
+            .order_by(ImportRun.id.desc())
+            .limit(limit)
+        ).all()
+        return [
+            ImportRunInfo(
+                r.id,
+                r.source,
+                r.format,
+                r.read,
+                r.accepted,
+                r.quarantined,
+                r.duplicates,
+                r.quarantine_path,
+                r.created_at,
+                r.finished_at,
+            )
+            for r in rows
+        ]

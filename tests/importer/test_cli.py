@@ -1,0 +1,384 @@
+"""`opsloop import` through Typer's runner, without a server: what is stored, quarantined and
+counted, for CSV, JSON Lines and Parquet."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select
+from tests.importer.conftest import (
+    DataDir,
+    comparable,
+    expected_from_csv,
+    make_data_dir,
+    parse_time,
+    stored_events,
+)
+
+from opsloop.db import open_database
+from opsloop.importer.models import ImportRun
+from opsloop.ingest.common import event_uuid
+
+# One shop's orders, typed as a Parquet or JSON file holds them; CSV writes them as text.
+COLUMNS = ["event", "distinct_id", "timestamp", "amount", "category", "qty", "first_order", "uuid"]
+ORDERS: list[dict[str, Any]] = [
+    {"event": "pay", "distinct_id": "u1", "timestamp": "2024-03-01T10:00:00Z", "amount": 12.5,
+     "category": "服装", "qty": 2, "first_order": True, "uuid": None},
+    # The same purchase again: two orders, both kept.
+    {"event": "pay", "distinct_id": "u1", "timestamp": "2024-03-01T10:00:00Z", "amount": 12.5,
+     "category": "服装", "qty": 2, "first_order": True, "uuid": None},
+    {"event": "view_item", "distinct_id": "u2", "timestamp": "2024-03-01 11:30:00+08:00",
+     "amount": None, "category": "数码, \"新品\"", "qty": 1, "first_order": False,
+     "uuid": "7C9E6679-7425-40DE-944B-E07FC1F09000"},
+    # Epoch seconds and a shop's own order number as the id.
+    {"event": "pay", "distinct_id": "u3", "timestamp": 1709287200, "amount": 99.0,
+     "category": "食品", "qty": 3, "first_order": False, "uuid": "order-42"},
+    # Epoch milliseconds.
+    {"event": "pay", "distinct_id": "u4", "timestamp": 1709287200123, "amount": 0.5,
+     "category": "美妆\n礼盒", "qty": 10, "first_order": True, "uuid": None},
+    {"event": "share", "distinct_id": "u5", "timestamp": "2024-03-02", "amount": None,
+     "category": None, "qty": None, "first_order": None, "uuid": None},
+]  # fmt: skip
+
+
+def expected_orders() -> list[tuple[str, str, datetime, str]]:
+    """The reference: core fields out, absent values dropped, every other value as typed."""
+    out = []
+    for o in ORDERS:
+        props = {
+            k: v
+            for k, v in o.items()
+            if k not in ("event", "distinct_id", "timestamp", "uuid") and v is not None
+        }
+        ts = parse_time(o["timestamp"])
+        assert ts is not None
+        out.append((o["event"], o["distinct_id"], ts, json.dumps(props, sort_keys=True)))
+    return sorted(out)
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]], gz: bool = False) -> Path:
+    opener = gzip.open if gz else open
+    with opener(path, "wt", encoding="utf-8", newline="") as f:  # type: ignore[operator]
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def orders_csv(path: Path, gz: bool = False) -> Path:
+    return write_csv(path, COLUMNS, [[csv_cell(o[c]) for c in COLUMNS] for o in ORDERS], gz)
+
+
+def orders_jsonl(path: Path, gz: bool = False) -> Path:
+    lines = [json.dumps({k: v for k, v in o.items()}, ensure_ascii=False) for o in ORDERS]
+    data = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+def orders_parquet(path: Path) -> Path:
+    columns: dict[str, Any] = {c: [o[c] for o in ORDERS] for c in COLUMNS}
+    columns["timestamp"] = pa.array(
+        [parse_time(o["timestamp"]) for o in ORDERS], pa.timestamp("us", tz="UTC")
+    )
+    columns["uuid"] = pa.array([o["uuid"] for o in ORDERS], pa.string())
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def check_ids(events: list[dict[str, Any]]) -> None:
+    """Given UUIDs kept (canonical form), other ids mapped as live ingestion maps them, and
+    the rows without id all distinct."""
+    by_user = {(e["distinct_id"], e["event"]): e["uuid"] for e in events}
+    assert by_user[("u2", "view_item")] == "7c9e6679-7425-40de-944b-e07fc1f09000"
+    assert by_user[("u3", "pay")] == event_uuid("order-42", "uuid", namespace_hint="native")
+    assert len({e["uuid"] for e in events}) == len(events) == len(ORDERS)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["orders.csv", "orders.csv.gz", "orders.jsonl", "orders.ndjson.gz", "orders.parquet"],
+)
+def test_each_format_stores_the_typed_events(data: DataDir, tmp_path: Path, name: str) -> None:
+    gz = name.endswith(".gz")
+    if ".csv" in name:
+        file = orders_csv(tmp_path / name, gz)
+    elif name.endswith(".parquet"):
+        file = orders_parquet(tmp_path / name)
+    else:
+        file = orders_jsonl(tmp_path / name, gz)
+    summary = data.import_json(file)
+    assert {k: v for k, v in summary.items() if k != "seconds"} == {
+        "read": 6,
+        "accepted": 6,
+        "quarantined": 0,
+        "duplicates": 0,
+        "quarantine_file": None,
+        "import_id": 1,
+    }
+    events = stored_events(data.path, data.workspace_id)
+    assert comparable(events) == expected_orders()
+    assert {e["source"] for e in events} == {"import"}
+    check_ids(events)
+
+
+def test_the_csv_reference_agrees_with_the_typed_orders() -> None:
+    rows = [[csv_cell(o[c]) for c in COLUMNS] for o in ORDERS]
+    assert expected_from_csv(COLUMNS, rows) == expected_orders()
+
+
+def test_importing_a_file_again_stores_nothing_twice(data: DataDir, tmp_path: Path) -> None:
+    file = orders_csv(tmp_path / "orders.csv")
+    first = data.import_json(file)
+    before = stored_events(data.path, data.workspace_id)
+    again = data.import_json(file)
+    assert (first["accepted"], first["duplicates"]) == (6, 0)
+    assert (again["read"], again["accepted"], again["duplicates"]) == (6, 0, 6)
+    assert again["import_id"] == first["import_id"] + 1
+    assert stored_events(data.path, data.workspace_id) == before
+
+
+def test_identical_rows_are_distinct_events_and_stay_so(data: DataDir, tmp_path: Path) -> None:
+    header = ["event", "distinct_id", "timestamp", "amount"]
+    row = ["pay", "u1", "2024-03-01T10:00:00Z", "9.9"]
+    three = data.import_json(write_csv(tmp_path / "a.csv", header, [row, row, row]))
+    assert (three["accepted"], three["duplicates"]) == (3, 0)
+    # A later export holding the same three orders and a fourth identical one: only it is new.
+    four = data.import_json(write_csv(tmp_path / "b.csv", header, [row, row, row, row]))
+    assert (four["read"], four["accepted"], four["duplicates"]) == (4, 1, 3)
+    events = stored_events(data.path, data.workspace_id)
+    assert comparable(events) == expected_from_csv(header, [row] * 4)
+    assert len({e["uuid"] for e in events}) == 4
+
+
+def test_a_repeated_given_id_is_a_duplicate(data: DataDir, tmp_path: Path) -> None:
+    header = ["event", "distinct_id", "timestamp", "uuid"]
+    rows = [
+        ["pay", "u1", "2024-03-01T10:00:00Z", "o-1"],
+        ["pay", "u1", "2024-03-01T10:05:00Z", "o-1"],
+        ["pay", "u2", "2024-03-01T10:00:00Z", "o-2"],
+    ]
+    summary = data.import_json(write_csv(tmp_path / "ids.csv", header, rows))
+    assert (summary["read"], summary["accepted"], summary["duplicates"]) == (3, 2, 1)
+    events = stored_events(data.path, data.workspace_id)
+    assert [(e["distinct_id"], e["timestamp"].minute, e["uuid"]) for e in events] == [
+        ("u1", 0, event_uuid("o-1", "uuid", namespace_hint="native")),
+        ("u2", 0, event_uuid("o-2", "uuid", namespace_hint="native")),
+    ]
+
+
+def test_map_renames_chinese_columns(data: DataDir, tmp_path: Path) -> None:
+    header = ["用户", "事件", "时间", "金额", "城市", "备注"]
+    rows = [
+        ["张三", "支付", "2024-03-01 08:00:00", "88.8", "上海", "首单"],
+        ["李四", "支付", "1709287200000", "12", "北京", ""],
+        ["王五", "浏览", "2024-03-01T09:00:00+08:00", "", "深圳", '看了"爆款"'],
+    ]
+    file = write_csv(tmp_path / "订单.csv", header, rows)
+    renames = {"用户": "distinct_id", "事件": "event", "时间": "timestamp", "金额": "amount"}
+    args = [arg for col, field in renames.items() for arg in ("--map", f"{col}={field}")]
+    summary = data.import_json(file, *args)
+    assert (summary["read"], summary["accepted"], summary["quarantined"]) == (3, 3, 0)
+    events = stored_events(data.path, data.workspace_id)
+    assert comparable(events) == expected_from_csv(header, rows, renames)
+    assert {e["distinct_id"]: e["properties"] for e in events} == {
+        "张三": {"amount": 88.8, "城市": "上海", "备注": "首单"},
+        "李四": {"amount": 12.0, "城市": "北京"},
+        "王五": {"城市": "深圳", "备注": '看了"爆款"'},
+    }
+
+
+def test_promoted_properties_fill_their_columns(data: DataDir, tmp_path: Path) -> None:
+    line = {"event": "app_open", "distinct_id": "u1", "timestamp": "2024-03-01T10:00:00Z",
+            "properties": {"$os": "iOS", "plan": "free"}, "$lib": "web"}  # fmt: skip
+    file = tmp_path / "opens.jsonl"
+    file.write_text(json.dumps(line) + "\n")
+    data.import_json(file)
+    [event] = stored_events(data.path, data.workspace_id)
+    assert (event["os"], event["properties"]) == (
+        "iOS",
+        {"$os": "iOS", "plan": "free", "$lib": "web"},
+    )
+
+
+def read_quarantine(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    path = Path(summary["quarantine_file"])
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_csv_rows_that_fail_are_quarantined_with_their_lines(data: DataDir, tmp_path: Path) -> None:
+    file = tmp_path / "messy.csv"
+    file.write_text(
+        "event,distinct_id,timestamp,amount\n"  # 1
+        "pay,u1,2024-03-01T10:00:00Z,1.5\n"  # 2
+        ",u2,2024-03-01T10:00:00Z,2\n"  # 3
+        "\n"  # 4: blank, skipped
+        'pay,"multi\n'  # 5
+        'line",2024-03-01T10:00:00Z,3\n'  # 6
+        "pay,u4,not-a-time,4\n"  # 7
+        "pay,u5\n"  # 8
+        "pay,u6,2999-01-01T00:00:00Z,5\n"  # 9
+        "pay,u7,1969-12-31T00:00:00Z,6\n"  # 10
+        "pay,,,7\n",  # 11
+        encoding="utf-8",
+    )
+    summary = data.import_json(file)
+    assert (summary["read"], summary["accepted"], summary["quarantined"]) == (8, 2, 6)
+    assert summary["quarantine_file"] == str(
+        (data.path / "quarantine" / f"import-{summary['import_id']}.jsonl").resolve()
+    )
+
+    def row(event: str | None, did: str | None, ts: str | None, amount: str) -> dict[str, Any]:
+        return {"event": event, "distinct_id": did, "timestamp": ts, "amount": amount}
+
+    t = "2024-03-01T10:00:00Z"
+    assert read_quarantine(summary) == [
+        {"line": 3, "reason": "event is missing or empty", "field": "event",
+         "row": row(None, "u2", t, "2")},
+        {"line": 7, "reason": 'timestamp "not-a-time" is not ISO 8601 or epoch seconds/ms',
+         "field": "timestamp", "row": row("pay", "u4", "not-a-time", "4")},
+        {"line": 8, "reason": "the row has 2 fields, the header has 4", "field": "row",
+         "row": "pay,u5"},
+        {"line": 9, "reason": "timestamp 2999-01-01T00:00:00Z is more than a day in the future",
+         "field": "timestamp", "row": row("pay", "u6", "2999-01-01T00:00:00Z", "5")},
+        {"line": 10, "reason": "timestamp 1969-12-31T00:00:00Z is before 1971",
+         "field": "timestamp", "row": row("pay", "u7", "1969-12-31T00:00:00Z", "6")},
+        {"line": 11, "reason": "distinct_id is missing or empty; timestamp is missing or empty",
+         "field": "distinct_id", "row": row("pay", None, None, "7")},
+    ]  # fmt: skip
+    events = stored_events(data.path, data.workspace_id)
+    assert [(e["distinct_id"], e["properties"]) for e in events] == [
+        ("multi\nline", {"amount": 3.0}),
+        ("u1", {"amount": 1.5}),
+    ]
+
+
+def test_jsonl_lines_that_fail_are_quarantined_with_their_lines(
+    data: DataDir, tmp_path: Path
+) -> None:
+    file = tmp_path / "messy.jsonl"
+    good = {"event": "pay", "distinct_id": "u1", "timestamp": "2024-03-01T10:00:00Z"}
+    file.write_bytes(
+        b"\n".join(
+            [
+                json.dumps(good).encode(),  # 1
+                b"",  # 2: blank, skipped
+                b"[1, 2]",  # 3
+                b'{"event": "pay", "distinct_id": "u2"',  # 4
+                json.dumps({"event": 7, "distinct_id": "u3", "timestamp": 1709287200}).encode(),
+                '{"event": "买", '.encode() + b'"distinct_id": "\xff"}',  # 6
+                json.dumps({"event": "pay", "distinct_id": {"id": 1}, "timestamp": "x"}).encode(),
+                json.dumps({**good, "distinct_id": 42, "uuid": 5}).encode(),  # 8
+            ]
+        )
+    )
+    summary = data.import_json(file)
+    assert (summary["read"], summary["accepted"], summary["quarantined"]) == (7, 2, 5)
+    assert read_quarantine(summary) == [
+        {"line": 3, "reason": "the line is a JSON array, not an object", "field": "line",
+         "row": [1, 2]},
+        {"line": 4, "reason": "the line is not valid JSON", "field": "line",
+         "row": '{"event": "pay", "distinct_id": "u2"'},
+        {"line": 5, "reason": "event must be a string, not number", "field": "event",
+         "row": {"event": 7, "distinct_id": "u3", "timestamp": 1709287200}},
+        {"line": 6, "reason": "the line is not valid UTF-8 text", "field": "line",
+         "row": '{"event": "\\xE4\\xB9\\xB0", "distinct_id": "\\xFF"}'},
+        {"line": 7, "reason": "distinct_id must be a string or a number, not object;"
+         ' timestamp "x" is not ISO 8601 or epoch seconds/ms', "field": "distinct_id",
+         "row": {"event": "pay", "distinct_id": {"id": 1}, "timestamp": "x"}},
+    ]  # fmt: skip
+    events = stored_events(data.path, data.workspace_id)
+    # A number as distinct_id or id is read as its text.
+    assert {e["distinct_id"]: e["uuid"] for e in events}["42"] == event_uuid(
+        "5", "uuid", namespace_hint="native"
+    )
+    assert sorted(e["distinct_id"] for e in events) == ["42", "u1"]
+
+
+def test_format_option_overrides_the_extension(data: DataDir, tmp_path: Path) -> None:
+    file = orders_jsonl(tmp_path / "export.txt")
+    summary = data.import_json(file, "--format", "jsonl")
+    assert (summary["read"], summary["accepted"]) == (6, 6)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.csv", "--workspace", "shop"], "no such file"),
+        (["orders.csv", "--workspace", "nowhere"], "no workspace has the id or name 'nowhere'"),
+        (["orders.csv", "--workspace", "shop", "--format", "xml"], "unknown format 'xml'"),
+        (["orders.xml", "--workspace", "shop"], "cannot tell the format of orders.xml"),
+        (["orders.csv", "--workspace", "shop", "--map", "user"], "is not of the form"),
+        (["orders.csv", "--workspace", "shop", "--map", "nope=x"], "has no such column"),
+        (["nouser.csv", "--workspace", "shop"], "the file has no distinct_id column"),
+    ],
+)
+def test_errors_are_one_clear_line_and_exit_2(
+    data: DataDir, tmp_path: Path, args: list[str], message: str
+) -> None:
+    orders_csv(tmp_path / "orders.csv")
+    (tmp_path / "orders.xml").write_text("<orders/>")
+    write_csv(tmp_path / "nouser.csv", ["event", "user", "timestamp"], [["a", "b", "c"]])
+    files = {"missing.csv", "orders.csv", "orders.xml", "nouser.csv"}
+    args = [str(tmp_path / a) if a in files else a for a in args]
+    r = data.cli("import", *args)
+    assert r.exit_code == 2, r.output
+    assert isinstance(r.exception, SystemExit)
+    assert message in " ".join(r.output.split())
+    assert "Traceback" not in r.output
+
+
+def test_a_missing_column_suggests_the_map(data: DataDir, tmp_path: Path) -> None:
+    file = write_csv(tmp_path / "t.csv", ["Event", "distinct_id", "timestamp"], [["a", "b", "1"]])
+    r = data.cli("import", str(file), "--workspace", "shop")
+    assert r.exit_code == 2
+    assert "did you mean --map Event=event?" in " ".join(r.output.split())
+
+
+def test_the_text_summary_reconciles(data: DataDir, tmp_path: Path) -> None:
+    r = data.cli("import", str(orders_csv(tmp_path / "orders.csv")), "--workspace", "shop")
+    assert r.exit_code == 0, r.output
+    assert "read 6 = accepted 6 + quarantined 0 + duplicates 0" in r.stdout
+    assert f"into {data.path / 'events.duckdb'}" in " ".join(r.stdout.split())
+
+
+def test_each_run_is_recorded(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPSLOOP_DATABASE_URL", database_url)
+    data = make_data_dir(tmp_path / "data")
+    file = orders_csv(tmp_path / "orders.csv")
+    first = data.import_json(file)
+    second = data.import_json(file, workspace=str(data.workspace_id))
+    db = open_database(database_url)
+    try:
+        with db.session() as s:
+            runs = s.scalars(select(ImportRun).order_by(ImportRun.id)).all()
+            got = [
+                (r.id, r.workspace_id, r.source, r.format, r.read, r.accepted, r.quarantined,
+                 r.duplicates, r.quarantine_path, r.finished_at is not None)
+                for r in runs
+            ]  # fmt: skip
+    finally:
+        db.close()
+    source = str(file.resolve())
+    assert got == [
+        (first["import_id"], data.workspace_id, source, "csv", 6, 6, 0, 0, None, True),
+        (second["import_id"], data.workspace_id, source, "csv", 6, 0, 0, 6, None, True),
+    ]
