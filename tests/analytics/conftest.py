@@ -10,13 +10,15 @@ from datetime import date
 import orjson
 import pandas as pd
 import pytest
-from chdb import session as chdb_session
 
 from opsloop.analytics.clickhouse import export_parquet, load_parquet
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import ChdbEngine, DuckDbEngine
 from opsloop.demo import build_demo_world
 from opsloop.events import EventStore, open_event_store
+from tests.analytics.logs import ChdbPool, chdb_pool
+
+__all__ = ["World", "chdb_pool", "world"]
 
 WORKSPACE = 1
 TZ = "Asia/Shanghai"
@@ -34,14 +36,13 @@ class World:
 
 
 @pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, chdb_pool: ChdbPool) -> Iterator[World]:
     folder = tmp_path_factory.mktemp("world")
     store = open_event_store(folder / "events.duckdb")
     build_demo_world(store, WORKSPACE, folder, users=1500, days=35, seed=7, end_date=END)
     cur = store.cursor()
     paths = export_parquet(cur, folder / "parquet")
-    session = chdb_session.Session(str(folder / "chdb"))
-    load_parquet(session, paths)
+    load_parquet(chdb_pool.session, paths, "world")
     events = cur.execute(
         "SELECT CAST(m.person_id AS VARCHAR) AS person_id, e.event, e.distinct_id,"
         " e.timestamp AS ts, CAST(e.properties AS VARCHAR) AS properties"
@@ -60,10 +61,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     yield World(
         store,
         QueryContext(WORKSPACE, TZ, DuckDbEngine(store)),
-        QueryContext(WORKSPACE, TZ, ChdbEngine(session)),
+        QueryContext(WORKSPACE, TZ, ChdbEngine(chdb_pool.session, "world")),
         events,
         persons,
         truths,
     )
-    session.close()
     store.close()

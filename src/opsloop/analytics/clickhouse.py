@@ -52,8 +52,10 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, Pa
     return paths
 
 
-def load_parquet(session: Any, paths: dict[str, Path]) -> None:
-    """Create the tables in a ClickHouse session and fill them from `export_parquet` files."""
+def load_parquet(session: Any, paths: dict[str, Path], database: str = "opsloop") -> None:
+    """Create the tables in a ClickHouse database and fill them from `export_parquet` files."""
+    session.query(f"CREATE DATABASE IF NOT EXISTS {database}")
+    session.query(f"USE {database}")
     for ddl in CLICKHOUSE_DDL:
         session.query(ddl)
     for table in TABLES:

@@ -42,8 +42,9 @@ class ChdbEngine:
 
     dialect: Dialect = ClickHouseDialect()
 
-    def __init__(self, session: Any, data_version: int = 0) -> None:
+    def __init__(self, session: Any, database: str = "opsloop", data_version: int = 0) -> None:
         self.session = session
+        self.database = database
         self._version = data_version
 
     @property
@@ -51,5 +52,7 @@ class ChdbEngine:
         return self._version
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        # One embedded ClickHouse per process: each engine selects its own database.
+        self.session.query(f"USE {self.database}")
         table = self.session.query(sql, "ArrowTable")
         return [tuple(r.values()) for r in table.to_pylist()]
