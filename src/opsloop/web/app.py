@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from opsloop import __version__
+from opsloop.analytics.api import router as analytics_router
 from opsloop.db import open_database
 from opsloop.events import open_event_store
 from opsloop.events.api import router as events_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) ->
     app.include_router(ingest_router)
     app.include_router(events_router)
     app.include_router(import_router)
+    app.include_router(analytics_router)
     app.include_router(console_router)
 
     def openapi() -> dict[str, Any]:
