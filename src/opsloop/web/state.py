@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from opsloop.analytics.cache import QueryCache
 from opsloop.db import Database
 from opsloop.events import EventStore
 from opsloop.events.writer import GroupCommitWriter
@@ -18,6 +19,7 @@ class AppState:
     store: EventStore
     writer: GroupCommitWriter
     ingest: IngestService
+    query_cache: QueryCache = field(default_factory=QueryCache)
 
     def close(self) -> None:
         self.writer.close()

@@ -1,0 +1,26 @@
+"""`POST /api/v1/query`: every analysis kind through one endpoint."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from opsloop.analytics.context import QueryContext
+from opsloop.analytics.engine import DuckDbEngine
+from opsloop.analytics.registry import AnyQuery
+from opsloop.analytics.service import run_query
+from opsloop.web.deps import StateDep, TokenDep
+
+router = APIRouter(prefix="/api/v1", tags=["analytics"])
+
+
+@router.post("/query", summary="Run an analysis (trends, retention, funnel, ...)")
+def post_query(
+    query: Annotated[AnyQuery, Body()], state: StateDep, token: TokenDep
+) -> dict[str, Any]:
+    """The request's `kind` selects the analysis; each kind's fields are in the schema. Answers
+    carry `cached: true` when served from the cache (same query, no new data since)."""
+    ws = token.workspace
+    ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store))
+    return run_query(ctx, query, state.query_cache)

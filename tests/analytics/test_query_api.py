@@ -1,0 +1,91 @@
+"""`POST /api/v1/query` through HTTP: same answer as the Python API, cached until new data."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import LiveServer
+
+BODY = {
+    "kind": "trends",
+    "series": [{"event": "pay", "math": "sum", "property": "amount"}],
+    "date_from": "2026-11-01",
+    "date_to": "2026-11-03",
+    "interval": "day",
+}
+
+
+def _send(c: httpx.Client, key: str, events: list[dict[str, object]]) -> None:
+    r = c.post("/api/v1/events", json={"api_key": key, "batch": events})
+    assert r.status_code == 200, r.text
+
+
+def test_trends_over_rest_and_the_cache(live_server: LiveServer) -> None:
+    key, token = live_server.workspace.ingest_key, live_server.workspace.api_token
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=live_server.url, timeout=30) as c:
+        _send(
+            c,
+            key,
+            [
+                # Asia/Shanghai: 2026-11-01 23:30 local is 15:30 UTC; 2026-11-02 00:10 is 16:10 UTC.
+                {
+                    "event": "pay",
+                    "distinct_id": "a",
+                    "timestamp": "2026-11-01T15:30:00Z",
+                    "properties": {"amount": 10},
+                },
+                {
+                    "event": "pay",
+                    "distinct_id": "b",
+                    "timestamp": "2026-11-01T16:10:00Z",
+                    "properties": {"amount": 2.5},
+                },
+                {"event": "view", "distinct_id": "b", "timestamp": "2026-11-01T16:11:00Z"},
+            ],
+        )
+        first = c.post("/api/v1/query", json=BODY, headers=auth).json()
+        assert first["results"][0]["dates"] == ["2026-11-01", "2026-11-02", "2026-11-03"]
+        assert first["results"][0]["values"] == [10, 2.5, 0]
+        assert first["results"][0]["total"] == 12.5
+        assert first["cached"] is False
+        again = c.post("/api/v1/query", json=BODY, headers=auth).json()
+        assert again["cached"] is True
+        assert again["results"] == first["results"]
+        _send(
+            c,
+            key,
+            [
+                {
+                    "event": "pay",
+                    "distinct_id": "c",
+                    "timestamp": "2026-11-03T01:00:00Z",
+                    "properties": {"amount": 1},
+                }
+            ],
+        )
+        fresh = c.post("/api/v1/query", json=BODY, headers=auth).json()
+        assert fresh["cached"] is False
+        assert fresh["results"][0]["values"] == [10, 2.5, 1]
+
+
+def test_bad_queries_are_4xx_naming_the_field(live_server: LiveServer) -> None:
+    auth = {"Authorization": f"Bearer {live_server.workspace.api_token}"}
+    with httpx.Client(base_url=live_server.url, timeout=30) as c:
+        assert c.post("/api/v1/query", json=BODY).status_code == 401
+        r = c.post("/api/v1/query", json={**BODY, "kind": "nope"}, headers=auth)
+        assert r.status_code == 422
+        r = c.post(
+            "/api/v1/query",
+            json={**BODY, "series": [{"event": "pay", "math": "sum"}]},
+            headers=auth,
+        )
+        assert r.status_code == 422 and "numeric property" in r.json()["error"]["message"]
+        r = c.post("/api/v1/query", json={**BODY, "date_to": "2026-10-01"}, headers=auth)
+        assert r.status_code == 400 and r.json()["error"]["field"] == "date_to"
+        r = c.post(
+            "/api/v1/query",
+            json={**BODY, "filters": [{"property": 'bad"name', "op": "eq", "value": 1}]},
+            headers=auth,
+        )
+        assert r.status_code == 400 and r.json()["error"]["field"] == "property"
