@@ -405,7 +405,11 @@ class EventStore:
                 )
                 if source == "_bulk_fresh":
                     con.execute("DROP TABLE _bulk_fresh")
-            finally:
+            except BaseException:
+                # A failed statement aborts the transaction: unregistering now would raise and
+                # hide the error; the rollback drops the view with everything else.
+                raise
+            else:
                 con.unregister("_bulk")
         return WriteResult(int(accepted), table.num_rows - int(accepted))
 
