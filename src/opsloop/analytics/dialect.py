@@ -13,6 +13,9 @@ from typing import Literal
 from opsloop.errors import InvalidInput
 
 Grain = Literal["hour", "day", "week", "month"]
+PeriodGrain = Literal["day", "week", "month"]
+EPOCH = date(1970, 1, 1)
+WEEK_EPOCH = date(1970, 1, 5)  # a Monday: ISO weeks start on Mondays
 
 _LABEL_FORMAT = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
 
@@ -61,6 +64,22 @@ class Dialect:
     def date_text(self, d: str) -> str:
         raise NotImplementedError
 
+    # -- periods (retention, lifecycle) ----------------------------------------------------------
+
+    def date_literal(self, value: date) -> str:
+        raise NotImplementedError
+
+    def period_start(self, grain: PeriodGrain, ts: str, tz: str) -> str:
+        """The first local day (a DATE) of the day / ISO week / month holding `ts` in `tz`."""
+        raise NotImplementedError
+
+    def period_number(self, grain: PeriodGrain, day: str) -> str:
+        """Consecutive BIGINTs for consecutive periods, from a DATE that starts one: days since
+        1970-01-01, weeks since Monday 1970-01-05, months since 1970-01."""
+        if grain == "week":
+            return self.to_int(f"{self.date_diff('day', self.date_literal(WEEK_EPOCH), day)} / 7")
+        return self.to_int(self.date_diff(grain, self.date_literal(EPOCH), day))
+
     # -- JSON properties -------------------------------------------------------------------------
 
     def json_text(self, column: str, key: str) -> str:
@@ -108,6 +127,15 @@ class DuckDbDialect(Dialect):
     def date_text(self, d: str) -> str:
         return f"strftime({d}, '%Y-%m-%d')"
 
+    def date_literal(self, value: date) -> str:
+        return f"DATE {self.string(value.isoformat())}"
+
+    def period_start(self, grain: PeriodGrain, ts: str, tz: str) -> str:
+        local = f"timezone({self.string(tz)}, {ts})"
+        if grain == "day":
+            return f"CAST({local} AS DATE)"
+        return f"CAST(date_trunc('{grain}', {local}) AS DATE)"
+
     def json_text(self, column: str, key: str) -> str:
         path = self.string('$."' + check_property_name(key) + '"')
         return f"json_extract_string({column}, {path})"
@@ -153,6 +181,15 @@ class ClickHouseDialect(Dialect):
 
     def date_text(self, d: str) -> str:
         return f"formatDateTime({d}, '%Y-%m-%d')"
+
+    def date_literal(self, value: date) -> str:
+        return f"toDate({self.string(value.isoformat())})"
+
+    def period_start(self, grain: PeriodGrain, ts: str, tz: str) -> str:
+        z = self.string(tz)
+        if grain == "week":
+            return f"toStartOfWeek({ts}, 1, {z})"
+        return f"toStartOfMonth({ts}, {z})" if grain == "month" else f"toDate({ts}, {z})"
 
     def json_text(self, column: str, key: str) -> str:
         k = self.string(check_property_name(key))

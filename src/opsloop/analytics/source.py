@@ -4,7 +4,7 @@ the person it belongs to (resolved through the distinct_id map, so merges apply 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.filters import PropertyFilter, compile_filter
@@ -25,7 +25,7 @@ def event_condition(ctx: QueryContext, events: Sequence[str] | None) -> str | No
 
 def events_source(
     ctx: QueryContext,
-    date_from: date,
+    date_from: date | None,
     date_to: date,
     *,
     events: Sequence[str] | None = None,
@@ -34,9 +34,13 @@ def events_source(
     columns: dict[str, str] | None = None,
     extra_where: Sequence[str] = (),
 ) -> str:
-    """SELECT of person_id, ts, event and `columns` (alias -> SQL over e/p) from the events."""
+    """SELECT of person_id, ts, event and `columns` (alias -> SQL over e/p) from the events;
+    `date_from=None` reaches back to the first event (for "first ever" questions)."""
     d = ctx.dialect
-    lo, hi = ctx.utc_bounds(date_from, date_to)
+    if date_from is None:
+        lo, hi = None, ctx.utc_start_of(date_to + timedelta(days=1))
+    else:
+        lo, hi = ctx.utc_bounds(date_from, date_to)
     selected = [
         "m.person_id AS person_id",
         "e.timestamp AS ts",
@@ -54,7 +58,7 @@ def events_source(
     where = [
         f"e.workspace_id = {ctx.workspace_id}",
         f"m.workspace_id = {ctx.workspace_id}",
-        f"e.timestamp >= {d.timestamp(lo)}",
+        *([f"e.timestamp >= {d.timestamp(lo)}"] if lo is not None else []),
         f"e.timestamp < {d.timestamp(hi)}",
     ]
     cond = event_condition(ctx, events)
