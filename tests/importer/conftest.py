@@ -62,14 +62,18 @@ def stored_events(path: Path, workspace_id: int) -> list[dict[str, Any]]:
     """Every stored event of the workspace (the store opened read-only, no server running)."""
     con = duckdb.connect(str(path / "events.duckdb"), read_only=True)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        rows = con.execute(
-            "SELECT CAST(uuid AS VARCHAR), event, distinct_id, timestamp, properties, source,"
-            " os FROM events WHERE workspace_id = ? ORDER BY timestamp, distinct_id, uuid",
-            [workspace_id],
-        ).fetchall()
+        return events_in(con, workspace_id)
     finally:
         con.close()
+
+
+def events_in(con: duckdb.DuckDBPyConnection, workspace_id: int) -> list[dict[str, Any]]:
+    con.execute("SET TimeZone = 'UTC'")
+    rows = con.execute(
+        "SELECT CAST(uuid AS VARCHAR), event, distinct_id, timestamp, properties, source,"
+        " os FROM events WHERE workspace_id = ? ORDER BY timestamp, distinct_id, uuid",
+        [workspace_id],
+    ).fetchall()
     return [
         {
             "uuid": r[0],

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -57,18 +58,25 @@ class BarProgress:
 def _print_summary(summary: ImportSummary) -> None:
     ws = summary.workspace
     out_console.print(
-        f"imported [bold]{Path(summary.source).name}[/] ({summary.format}) into workspace"
-        f" [bold]{ws.name}[/] (id {ws.id}) in {summary.seconds:.1f} s, import {summary.import_id}",
+        f"imported [bold]{escape(Path(summary.source).name)}[/] ({summary.format}) into"
+        f" workspace [bold]{escape(ws.name)}[/] (id {ws.id}) in {summary.seconds:.1f} s,"
+        f" import {summary.import_id}",
         highlight=False,
+        soft_wrap=True,
     )
     out_console.print(
         f"  read {summary.read:,} = accepted {summary.accepted:,}"
         f" + quarantined {summary.quarantined:,} + duplicates {summary.duplicates:,}",
         highlight=False,
+        soft_wrap=True,
     )
-    out_console.print(f"  stored {summary.through}", highlight=False)
+    out_console.print(f"  stored {escape(summary.through)}", highlight=False, soft_wrap=True)
     if summary.quarantine_file:
-        out_console.print(f"  quarantined rows: {summary.quarantine_file}", highlight=False)
+        out_console.print(
+            f"  quarantined rows: {escape(summary.quarantine_file)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def import_(
