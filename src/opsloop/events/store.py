@@ -340,12 +340,13 @@ class EventStore:
         return len(rows)
 
     def append_table(
-        self, table: pa.Table, *, dedupe: Literal["full", "none"] = "full"
+        self, table: pa.Table, *, dedupe: Literal["full", "stored", "none"] = "full"
     ) -> WriteResult:
         """Bulk-append events laid out as EVENT_ARROW_SCHEMA (imports, the demo world).
 
         With dedupe="full" a row whose uuid is already stored in its workspace, or repeats an
-        earlier row of the same table, is skipped and counted as a duplicate.
+        earlier row of the same table, is skipped and counted as a duplicate. "stored" checks
+        the stored events only, for a caller whose table repeats no uuid (imports).
         """
         if table.num_rows == 0:
             return WriteResult(0, 0)
@@ -355,14 +356,18 @@ class EventStore:
             try:
                 source = "_bulk"
                 repeats = 0
-                if dedupe == "full":
+                if dedupe != "none":
                     # Most bulk tables repeat nothing: check that cheaply before paying for a
                     # window and a copy of every row.
                     repeats = con.execute(
                         "SELECT (SELECT count(*) FROM events e SEMI JOIN _bulk b"
                         "  ON e.workspace_id = b.workspace_id AND e.uuid = b.uuid::UUID)"
-                        " + (SELECT count(*) FROM (SELECT 1 FROM _bulk"
-                        "  GROUP BY workspace_id, uuid HAVING count(*) > 1))"
+                        + (
+                            " + (SELECT count(*) FROM (SELECT 1 FROM _bulk"
+                            "  GROUP BY workspace_id, uuid HAVING count(*) > 1))"
+                            if dedupe == "full"
+                            else ""
+                        )
                     ).fetchall()[0][0]
                 if repeats:
                     con.execute(
