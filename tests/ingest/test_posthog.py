@@ -18,6 +18,7 @@ from posthog import AsyncPosthog, Posthog
 from posthog.utils import system_context
 from posthog.version import VERSION
 
+from opsloop.ingest.common import ID_NAMESPACE
 from tests.conftest import LiveServer
 from tests.ingest.sdk_helpers import (
     assert_skew_corrected,
@@ -303,3 +304,32 @@ def test_merge_dangerously_and_personless_events(live_server: LiveServer) -> Non
     assert person(live_server, "carol")["properties"] == {}
     stored = sorted((e["event"], e["distinct_id"]) for e in stored_events(live_server))
     assert stored == sorted((b["event"], b["distinct_id"]) for b in batch)
+
+
+def test_unusual_but_valid_shapes_are_normalised(live_server: LiveServer) -> None:
+    upper = str(uuid.uuid4()).upper()
+    batch = [
+        {"event": "a", "distinct_id": 42, "uuid": upper, "timestamp": 1795000000123},
+        {"event": "b", "distinct_id": "u", "uuid": "evt-7", "timestamp": "2026-11-20T08:00:00"},
+        {"event": "c", "distinct_id": "u", "timestamp": " 2026-11-20T08:00:00+08:00 "},
+        {"event": "d", "properties": {"distinct_id": "u"}, "offset": 1000},
+    ]
+    body = {"api_key": live_server.workspace.ingest_key, "batch": batch}
+    start = datetime.now(UTC)
+    with httpx.Client(base_url=live_server.url, timeout=30) as c:
+        for _ in range(2):  # the resend is stored once: every id is stable
+            r = c.post("/batch/", json=body)
+            assert r.status_code == 200, r.text
+    end = datetime.now(UTC)
+    events = {e["event"]: e for e in stored_events(live_server)}
+    assert sorted(events) == ["a", "b", "c", "d"]
+    assert [(events[n]["distinct_id"], events[n]["timestamp"]) for n in "abc"] == [
+        ("42", datetime.fromtimestamp(1795000000.123, UTC).isoformat().replace("+00:00", "Z")),
+        ("u", "2026-11-20T08:00:00Z"),
+        ("u", "2026-11-20T00:00:00Z"),
+    ]
+    assert events["a"]["uuid"] == upper.lower()
+    assert events["b"]["uuid"] == str(uuid.uuid5(ID_NAMESPACE, "posthog:evt-7"))
+    assert str(uuid.UUID(events["c"]["uuid"])) == events["c"]["uuid"]
+    sent = parse_ts(events["d"]["timestamp"]) + timedelta(seconds=1)
+    assert (events["d"]["distinct_id"], start <= sent <= end) == ("u", True)

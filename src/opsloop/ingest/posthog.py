@@ -7,14 +7,20 @@ gzip (`Content-Encoding` or `?compression=gzip-js`) or a form field `data` holdi
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
+import orjson
 from fastapi import APIRouter, Request
 
 from opsloop.errors import InvalidInput
 from opsloop.events.schema import PersonOp
 from opsloop.ingest.common import (
+    ID_NAMESPACE,
     MAX_DISTINCT_ID,
     MAX_EVENT_NAME,
     ParsedEvent,
@@ -22,12 +28,12 @@ from opsloop.ingest.common import (
     corrected_timestamp,
     ensure_object,
     event_uuid,
+    gunzip_base64,
     parse_json,
     parse_timestamp,
     person_ops_from_properties,
     require_str,
 )
-from opsloop.ingest.sensors import decode_data_field, form_fields
 from opsloop.web.body import read_decoded_body
 from opsloop.web.deps import StateDep, bearer
 
@@ -45,6 +51,81 @@ V1_OPTIONS = (
     ("cookieless_mode", "$cookieless_mode"),
     ("product_tour_id", "$product_tour_id"),
 )
+
+
+# -- fast checks for the hot path of every wire format ---------------------------------------
+# Each accepts the usual shape cheaply and hands anything else to the common helper, which
+# accepts it the same way or refuses it naming the field (relative to the event: ".timestamp").
+
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_NAMESPACE_BYTES = ID_NAMESPACE.bytes
+
+
+def checked_str(obj: dict[str, Any], key: str, max_len: int) -> str:
+    value = obj.get(key)
+    if type(value) is str and 0 < len(value) <= max_len and not value.isspace():
+        return value
+    return require_str(obj, key, "", max_len=max_len)
+
+
+def checked_timestamp(
+    value: Any, field: str, now: datetime, max_future: timedelta, skew: timedelta | None
+) -> datetime:
+    """An event time, moved by the sender's clock skew, refused when too far in the future."""
+    ts = None
+    if type(value) is str and len(value) >= 10 and value[4] == "-":
+        try:
+            ts = datetime.fromisoformat(value)
+        except ValueError:
+            ts = None
+        else:
+            ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    if ts is None:
+        ts = parse_timestamp(value, field)
+    if skew is not None:
+        ts += skew
+    if ts > now + max_future or ts.year < 1971:
+        corrected_timestamp(ts, None, now, max_future, field)  # raises, naming the field
+    return ts
+
+
+def checked_uuid(value: Any, field: str, hint: str, content: Callable[[], Any]) -> str:
+    """A sent canonical UUID as is; any other id (or none: `content()`) as `event_uuid` maps it."""
+    if type(value) is str and CANONICAL_UUID.fullmatch(value) is not None:
+        return value
+    return event_uuid(value, field, namespace_hint=hint, content=None if value else content())
+
+
+def content_uuid(hint: str, content: Any) -> str:
+    """`event_uuid(None, ...)` without the UUID class: uuid5 of the content, formatted by hand."""
+    basis = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    digest = hashlib.sha1(_NAMESPACE_BYTES + f"{hint}:content:".encode() + basis).hexdigest()
+    variant = "89ab"[int(digest[16], 16) & 3]
+    return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
+
+
+def form_fields(raw: bytes, max_fields: int = 100) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body as {name: first value}."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("the form body is not UTF-8", "body") from exc
+    try:
+        parsed = parse_qs(text, keep_blank_values=True, max_num_fields=max_fields)
+    except ValueError as exc:
+        raise InvalidInput(f"the form body is not valid: {exc}", "body") from exc
+    return {name: values[0] for name, values in parsed.items()}
+
+
+def decode_data_field(text: str, field_name: str, max_bytes: int) -> Any:
+    """A form field holding JSON: as is, base64 of it, or base64 of its gzip."""
+    text = text.strip()
+    if text[:1] in ("{", "["):
+        return parse_json(text.encode("utf-8"), field_name)
+    # A '+' sent unescaped in a query string arrives as a space; padding is often dropped.
+    text = text.replace(" ", "+")
+    text += "=" * (-len(text) % 4)
+    return parse_json(gunzip_base64(text, field_name, max_bytes), field_name)
 
 
 def _id_value(value: Any, field: str) -> str:
@@ -79,63 +160,66 @@ def _identity_ops(name: str, distinct_id: str, props: dict[str, Any], path: str)
 
 
 def parse_posthog_event(
-    raw: Any,
-    path: str,
+    obj: dict[str, Any],
     now: datetime,
     max_future: timedelta,
-    sent_at: datetime | None,
+    skew: timedelta | None,
     v1_lib: tuple[str, str] | None = None,
 ) -> ParsedEvent:
-    """One PostHog event (v0 shape, or v1 when `v1_lib` is given)."""
-    obj = ensure_object(raw, path)
-    name = require_str(obj, "event", path, max_len=MAX_EVENT_NAME)
-    given = obj.get("properties")
-    if given is None:
-        props: dict[str, Any] = {}
-    elif isinstance(given, dict):
-        props = dict(given)
-    else:
-        raise InvalidInput("properties must be an object", f"{path}.properties")
+    """One PostHog event (v0 shape, or v1 when `v1_lib` is given). Error fields are relative
+    to the event (".timestamp"); the caller prefixes them. `skew` is our clock minus sent_at.
+
+    The hot path of every batch: plain dict access, no copies (the parsed body is ours), field
+    names and id contents built only when needed.
+    """
+    name = checked_str(obj, "event", MAX_EVENT_NAME)
+    props = obj.get("properties")
+    if props is None:
+        props = {}
+    elif not isinstance(props, dict):
+        raise InvalidInput("properties must be an object", ".properties")
     did = obj.get("distinct_id")
     if did is None or did == "":
         did = props.get("distinct_id", props.get("$distinct_id"))
-    distinct_id = _id_value(did, f"{path}.distinct_id")
+    if type(did) is str and 0 < len(did) <= MAX_DISTINCT_ID and not did.isspace():
+        distinct_id = did
+    else:
+        distinct_id = _id_value(did, ".distinct_id")
     if v1_lib is not None:
         _v1_properties(obj, props, v1_lib)
 
-    ops = person_ops_from_properties(props, f"{path}.properties")
+    ops = (
+        person_ops_from_properties(props, ".properties")
+        if "$set" in props or "$set_once" in props or "$unset" in props
+        else []
+    )
     if "$set" in obj or "$set_once" in obj or "$unset" in obj:
-        ops = person_ops_from_properties(obj, path) + ops
+        ops = person_ops_from_properties(obj, "") + ops
         for key in PERSON_KEYS:
             if key in obj and key not in props:
                 props[key] = obj[key]
     if name in IDENTITY_EVENTS:
-        ops = _identity_ops(name, distinct_id, props, path) + ops
-    if props.get("$process_person_profile") is False:
+        ops = _identity_ops(name, distinct_id, props, "") + ops
+    if ops and props.get("$process_person_profile") is False:
         ops = []
 
     raw_ts = obj.get("timestamp")
     if raw_ts is not None:
-        skew_from = None if props.get("$ignore_sent_at") is True else sent_at
-        ts = corrected_timestamp(
-            parse_timestamp(raw_ts, f"{path}.timestamp"),
-            skew_from,
-            now,
-            max_future,
-            f"{path}.timestamp",
-        )
+        if skew is not None and props.get("$ignore_sent_at") is True:
+            skew = None
+        ts = checked_timestamp(raw_ts, ".timestamp", now, max_future, skew)
     elif obj.get("offset") is not None:
         offset = obj["offset"]
         if isinstance(offset, bool) or not isinstance(offset, int | float):
-            raise InvalidInput("offset must be a number of milliseconds", f"{path}.offset")
+            raise InvalidInput("offset must be a number of milliseconds", ".offset")
         ts = now - timedelta(milliseconds=offset)
     else:
         ts = now
-    uid = event_uuid(
+    uid = checked_uuid(
         obj.get("uuid"),
-        f"{path}.uuid",
-        namespace_hint="posthog",
-        content=[name, distinct_id, raw_ts if raw_ts is not None else ts.isoformat(), props],
+        ".uuid",
+        "posthog",
+        lambda: [name, distinct_id, raw_ts if raw_ts is not None else ts.isoformat(), props],
     )
     return ParsedEvent(name, distinct_id, ts, props, uid, ops)
 
@@ -186,12 +270,16 @@ def parse_posthog(
         single = True
     elif not isinstance(payload, list):
         raise InvalidInput("send an event, a list of events or {batch: [...]}", "body")
-    events = [
-        parse_posthog_event(
-            raw, "body" if single else f"batch[{i}]", now, max_future, sent_at, v1_lib
-        )
-        for i, raw in enumerate(as_list(items, "batch", max_events))
-    ]
+    skew = None if sent_at is None else now - sent_at
+    events = []
+    for i, raw in enumerate(as_list(items, "batch", max_events)):
+        try:
+            events.append(
+                parse_posthog_event(ensure_object(raw, ""), now, max_future, skew, v1_lib)
+            )
+        except InvalidInput as exc:
+            exc.field = ("body" if single else f"batch[{i}]") + (exc.field or "")
+            raise
     key = _key_in(payload) if isinstance(payload, dict) else None
     if key is None and isinstance(items, list) and items:
         key = _key_in(items[0])

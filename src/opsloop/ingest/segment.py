@@ -19,14 +19,13 @@ from opsloop.ingest.common import (
     MAX_EVENT_NAME,
     ParsedEvent,
     as_list,
-    corrected_timestamp,
     ensure_object,
-    event_uuid,
     optional_object,
     parse_json,
     parse_timestamp,
     require_str,
 )
+from opsloop.ingest.posthog import checked_str, checked_timestamp, checked_uuid
 from opsloop.web.body import read_decoded_body
 from opsloop.web.deps import StateDep
 
@@ -98,43 +97,42 @@ def _optional_id(obj: dict[str, Any], key: str, path: str) -> str | None:
     value = obj.get(key)
     if value is None or value == "":
         return None
+    if type(value) is str and len(value) <= MAX_DISTINCT_ID and not value.isspace():
+        return value
     return require_str(obj, key, path, max_len=MAX_DISTINCT_ID)
 
 
 def parse_segment_message(
-    raw: Any,
-    path: str,
+    obj: dict[str, Any],
     forced_type: str | None,
     batch_context: dict[str, Any] | None,
     now: datetime,
     max_future: timedelta,
-    sent_at: datetime | None,
+    skew: timedelta | None,
 ) -> ParsedEvent:
-    """One Segment message of any type, as an event and its person changes."""
-    obj = ensure_object(raw, path)
+    """One Segment message of any type, as an event and its person changes. Error fields are
+    relative to the message (".userId"); the caller prefixes them. `skew` is our clock minus
+    the batch's sentAt. Mutates the message (the parsed body is ours): no copies per event."""
     mtype = forced_type or obj.get("type")
     if mtype not in TYPES:
         raise InvalidInput(
-            f"type must be one of {', '.join(sorted(TYPES))}, got {mtype!r}", f"{path}.type"
+            f"type must be one of {', '.join(sorted(TYPES))}, got {mtype!r}", ".type"
         )
-    user_id = _optional_id(obj, "userId", path)
-    anon_id = _optional_id(obj, "anonymousId", path)
+    user_id = _optional_id(obj, "userId", "")
+    anon_id = _optional_id(obj, "anonymousId", "")
     distinct_id = user_id or anon_id
     if distinct_id is None:
-        raise InvalidInput("userId or anonymousId is required", f"{path}.userId")
+        raise InvalidInput("userId or anonymousId is required", ".userId")
     if mtype in ("track", "page", "screen"):
-        props = dict(optional_object(obj, "properties", path))
+        props = optional_object(obj, "properties", "") or {}
     else:
         props = {}
     ops: list[PersonOp] = []
-    if mtype == "track":
-        name = require_str(obj, "event", path, max_len=MAX_EVENT_NAME)
-    else:
-        name = EVENT_FOR_TYPE[mtype]
+    name = checked_str(obj, "event", MAX_EVENT_NAME) if mtype == "track" else EVENT_FOR_TYPE[mtype]
     if mtype in ("page", "screen"):
         _page_properties(obj, mtype, props)
     elif mtype == "identify":
-        traits = optional_object(obj, "traits", path)
+        traits = optional_object(obj, "traits", "")
         if user_id is not None:
             other = anon_id if anon_id is not None and anon_id != user_id else None
             ops.append(PersonOp("identify", other_id=other))
@@ -144,20 +142,20 @@ def parse_segment_message(
             props["$set"] = traits
             ops.append(PersonOp("set", dict(traits)))
     elif mtype == "alias":
-        previous = require_str(obj, "previousId", path, max_len=MAX_DISTINCT_ID)
+        previous = require_str(obj, "previousId", "", max_len=MAX_DISTINCT_ID)
         props["alias"] = previous
         if user_id is not None:
             ops.append(PersonOp("identify"))
         if previous != distinct_id:
             ops.append(PersonOp("merge", other_id=previous))
     elif mtype == "group":
-        group_id = require_str(obj, "groupId", path, max_len=MAX_DISTINCT_ID)
-        traits = optional_object(obj, "traits", path)
+        group_id = require_str(obj, "groupId", "", max_len=MAX_DISTINCT_ID)
+        traits = optional_object(obj, "traits", "")
         props["$group_type"] = traits.get("group_type") or "segment_group"
         props["$group_key"] = group_id
         props["$group_set"] = traits
 
-    context = optional_object(obj, "context", path)
+    context = optional_object(obj, "context", "")
     if batch_context:
         context = {**batch_context, **context}
     if context:
@@ -167,15 +165,15 @@ def parse_segment_message(
     if raw_ts is None:
         ts = now
     else:
-        if obj.get("sentAt") is not None:
-            sent_at = parse_timestamp(obj["sentAt"], f"{path}.sentAt")
-        field = f"{path}.timestamp" if obj.get("timestamp") else f"{path}.originalTimestamp"
-        ts = corrected_timestamp(parse_timestamp(raw_ts, field), sent_at, now, max_future, field)
-    uid = event_uuid(
+        if obj.get("sentAt") is not None:  # analytics.js stamps each message
+            skew = now - parse_timestamp(obj["sentAt"], ".sentAt")
+        field = ".timestamp" if obj.get("timestamp") else ".originalTimestamp"
+        ts = checked_timestamp(raw_ts, field, now, max_future, skew)
+    uid = checked_uuid(
         obj.get("messageId"),
-        f"{path}.messageId",
-        namespace_hint="segment",
-        content=[mtype, name, distinct_id, raw_ts if raw_ts is not None else ts.isoformat(), props],
+        ".messageId",
+        "segment",
+        lambda: [mtype, name, distinct_id, raw_ts if raw_ts is not None else ts.isoformat(), props],
     )
     return ParsedEvent(name, distinct_id, ts, props, uid, ops)
 
@@ -217,12 +215,23 @@ def parse_segment(
             sent_at = parse_timestamp(payload["sentAt"], "sentAt")
         context = payload.get("context")
         batch_context = context if isinstance(context, dict) else None
-        events = [
-            parse_segment_message(raw, f"batch[{i}]", None, batch_context, now, max_future, sent_at)
-            for i, raw in enumerate(as_list(items, "batch", max_events))
-        ]
+        skew = None if sent_at is None else now - sent_at
+        events = []
+        for i, raw in enumerate(as_list(items, "batch", max_events)):
+            try:
+                obj = ensure_object(raw, "")
+                events.append(
+                    parse_segment_message(obj, None, batch_context, now, max_future, skew)
+                )
+            except InvalidInput as exc:
+                exc.field = f"batch[{i}]{exc.field or ''}"
+                raise
     else:
-        events = [parse_segment_message(payload, "body", forced_type, None, now, max_future, None)]
+        try:
+            events = [parse_segment_message(payload, forced_type, None, now, max_future, None)]
+        except InvalidInput as exc:
+            exc.field = f"body{exc.field or ''}"
+            raise
     key = payload.get("writeKey")
     return key if isinstance(key, str) and key else None, events
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 
@@ -19,14 +18,16 @@ from opsloop.ingest.common import (
     MAX_DISTINCT_ID,
     MAX_EVENT_NAME,
     ParsedEvent,
-    corrected_timestamp,
     ensure_object,
-    event_uuid,
-    gunzip_base64,
     optional_object,
     parse_json,
-    parse_timestamp,
     require_str,
+)
+from opsloop.ingest.posthog import (
+    checked_timestamp,
+    content_uuid,
+    decode_data_field,
+    form_fields,
 )
 from opsloop.web.body import read_decoded_body
 from opsloop.web.deps import StateDep
@@ -60,30 +61,6 @@ RECORDED_FIELDS = (
 LOGIN_FLAG = "$is_login_id"
 
 
-def form_fields(raw: bytes, max_fields: int = 100) -> dict[str, str]:
-    """An application/x-www-form-urlencoded body as {name: first value}."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput("the form body is not UTF-8", "body") from exc
-    try:
-        parsed = parse_qs(text, keep_blank_values=True, max_num_fields=max_fields)
-    except ValueError as exc:
-        raise InvalidInput(f"the form body is not valid: {exc}", "body") from exc
-    return {name: values[0] for name, values in parsed.items()}
-
-
-def decode_data_field(text: str, field_name: str, max_bytes: int) -> Any:
-    """A form field holding JSON: as is, base64 of it, or base64 of its gzip."""
-    text = text.strip()
-    if text[:1] in ("{", "["):
-        return parse_json(text.encode("utf-8"), field_name)
-    # A '+' sent unescaped in a query string arrives as a space; padding is often dropped.
-    text = text.replace(" ", "+")
-    text += "=" * (-len(text) % 4)
-    return parse_json(gunzip_base64(text, field_name, max_bytes), field_name)
-
-
 def _str_id(obj: dict[str, Any], key: str, path: str) -> str:
     return require_str(obj, key, path, max_len=MAX_DISTINCT_ID)
 
@@ -113,25 +90,25 @@ def _profile_op(rtype: str, props: dict[str, Any], path: str) -> PersonOp | None
 
 
 def parse_sensors_record(
-    raw: Any, path: str, project: str | None, now: datetime, max_future: timedelta
+    obj: dict[str, Any], project: str | None, now: datetime, max_future: timedelta
 ) -> ParsedEvent:
-    """One Sensors record (track, track_signup, profile_*, item_*, track_id_bind/unbind)."""
-    obj = ensure_object(raw, path)
+    """One Sensors record (track, track_signup, profile_*, item_*, track_id_bind/unbind).
+    Error fields are relative to the record (".time"); the caller prefixes them."""
     rtype = obj.get("type")
     if rtype not in KNOWN_TYPES:
         raise InvalidInput(
             f"type must be one of {', '.join(sorted(KNOWN_TYPES))}, got {rtype!r}",
-            f"{path}.type",
+            ".type",
         )
-    name = _event_name(obj, rtype, path)
-    given = optional_object(obj, "properties", path)
+    name = _event_name(obj, rtype, "")
+    given = optional_object(obj, "properties", "")
     props = dict(given)
     if rtype in ITEM_TYPES:
         distinct_id = str(obj.get("distinct_id") or ITEM_DISTINCT_ID)
-        _str_id(obj, "item_id", path)
-        require_str(obj, "item_type", path)
+        _str_id(obj, "item_id", "")
+        require_str(obj, "item_type", "")
     else:
-        distinct_id = _str_id(obj, "distinct_id", path)
+        distinct_id = _str_id(obj, "distinct_id", "")
     lib = obj.get("lib")
     if isinstance(lib, dict):
         for key in LIB_KEYS:
@@ -147,31 +124,26 @@ def parse_sensors_record(
 
     ops: list[PersonOp] = []
     if rtype in PROFILE_OPS:
-        op = _profile_op(rtype, given, path)
+        op = _profile_op(rtype, given, "")
         if op is not None:
             ops.append(op)
     elif rtype == "track_signup":
-        original = _str_id(obj, "original_id", path)
+        original = _str_id(obj, "original_id", "")
         if original != distinct_id:
             ops.append(PersonOp("identify", other_id=original))
     elif rtype == "track_id_bind":
-        identities = optional_object(obj, "identities", path)
+        identities = optional_object(obj, "identities", "")
         if identities:
             ops.append(PersonOp("set", dict(identities)))
 
     raw_time = obj.get("time")
-    if raw_time is None:
-        ts = now
-    else:
-        ts = corrected_timestamp(
-            parse_timestamp(raw_time, f"{path}.time"), None, now, max_future, f"{path}.time"
-        )
+    ts = now if raw_time is None else checked_timestamp(raw_time, ".time", now, max_future, None)
     # Sensors sends no event id: the record itself (with the JS SDK's random `_track_id`) is
     # the id, so a resent record is stored once. `_flush_time` changes on every resend.
     content = (
         obj if "_flush_time" not in obj else {k: v for k, v in obj.items() if k != "_flush_time"}
     )
-    uid = event_uuid(None, path, namespace_hint="sensors", content=content)
+    uid = content_uuid("sensors", content)
     return ParsedEvent(name, distinct_id, ts, props, uid, ops)
 
 
@@ -211,12 +183,13 @@ async def _receive(request: Request, state: StateDep) -> Response:
     project = query.get("project")
     max_future = state.ingest.max_future
     single = field_name == "data" and len(records) == 1
-    events = [
-        parse_sensors_record(
-            raw, field_name if single else f"{field_name}[{i}]", project, now, max_future
-        )
-        for i, raw in enumerate(records)
-    ]
+    events = []
+    for i, raw in enumerate(records):
+        try:
+            events.append(parse_sensors_record(ensure_object(raw, ""), project, now, max_future))
+        except InvalidInput as exc:
+            exc.field = (field_name if single else f"{field_name}[{i}]") + (exc.field or "")
+            raise
     key = query.get("token") or next(
         (r["token"] for r in records if isinstance(r, dict) and isinstance(r.get("token"), str)),
         None,
