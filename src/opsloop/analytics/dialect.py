@@ -107,6 +107,10 @@ class Dialect:
     def contains(self, haystack: str, needle: str) -> str:
         return f"(strpos({haystack}, {needle}) > 0)"
 
+    def grouping_sets_suffix(self) -> str:
+        """Appended to a GROUPING SETS query so that a column left out of a set is NULL."""
+        return ""
+
 
 class DuckDbDialect(Dialect):
     name = "duckdb"
@@ -221,3 +225,6 @@ class ClickHouseDialect(Dialect):
 
     def contains(self, haystack: str, needle: str) -> str:
         return f"(position({haystack}, {needle}) > 0)"
+
+    def grouping_sets_suffix(self) -> str:
+        return " SETTINGS group_by_use_nulls = 1"

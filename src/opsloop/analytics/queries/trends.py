@@ -77,31 +77,30 @@ def _series_rows(
         columns=columns,
     )
     agg = _aggregate(ctx, s)
-    totals = {bv: v for bv, v in ctx.engine.rows(f"SELECT bv, {agg} FROM ({source}) GROUP BY bv")}
-    keep = set(totals)
+    cells, totals = _cells_and_totals(ctx, source, agg)
     if q.breakdown and len(totals) > q.breakdown_limit:
+        # Keep the top values by total; the rest become one "$other" line.
         ranked = sorted(totals, key=lambda bv: (-(totals[bv] or 0), str(bv)))
-        keep = set(ranked[: q.breakdown_limit])
+        keep = ranked[: q.breakdown_limit]
         listed = ", ".join(d.string(str(bv)) for bv in keep if bv is not None)
-        none_kept = None in keep
-        folded = (
-            f"CASE WHEN bv IN ({listed or 'NULL'})"
-            f"{' OR bv IS NULL' if none_kept else ''} THEN bv ELSE '{OTHER}' END"
-        )
-        source = (
-            f"SELECT person_id, ts, event, bucket, {folded} AS bv"
-            + (", value" if s.property else "")
-            + f" FROM ({source}) AS folded"
-        )
-        totals = {
-            bv: v for bv, v in ctx.engine.rows(f"SELECT bv, {agg} FROM ({source}) GROUP BY bv")
-        }
-    cells = {
-        (bv, bucket): v
-        for bv, bucket, v in ctx.engine.rows(
-            f"SELECT bv, bucket, {agg} FROM ({source}) GROUP BY bv, bucket"
-        )
-    }
+        kept_null = " OR bv IS NULL" if None in keep else ""
+        folded = f"CASE WHEN bv IN ({listed or 'NULL'}){kept_null} THEN bv ELSE '{OTHER}' END"
+        value = ", value" if s.property else ""
+        source = f"SELECT person_id, ts, event, bucket, {folded} AS bv{value} FROM ({source}) AS f"
+        cells, totals = _cells_and_totals(ctx, source, agg)
+    return cells, totals
+
+
+def _cells_and_totals(
+    ctx: QueryContext, source: str, agg: str
+) -> tuple[dict[tuple[Any, str], float | None], dict[Any, float | None]]:
+    """One pass: the value per (breakdown, bucket) and per breakdown over the whole range."""
+    rows = ctx.engine.rows(
+        f"SELECT bv, bucket, {agg} FROM ({source}) AS s"
+        f" GROUP BY GROUPING SETS ((bv, bucket), (bv)){ctx.dialect.grouping_sets_suffix()}"
+    )
+    cells = {(bv, bucket): v for bv, bucket, v in rows if bucket is not None}
+    totals = {bv: v for bv, bucket, v in rows if bucket is None}
     return cells, totals
 
 
