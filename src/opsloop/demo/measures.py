@@ -51,9 +51,9 @@ def compute_truths(store: EventStore, workspace_id: int, world: World) -> list[T
 def next_day_retention(sql: EventQuery, world: World) -> Truth:
     cal = world.cal
     rows = sql.rows(
-        "WITH days AS (SELECT DISTINCT distinct_id, day FROM {ev}),"
+        "WITH days AS (SELECT distinct_id, day FROM _demo_days),"
         " firsts AS (SELECT distinct_id, min(day) AS d0 FROM days GROUP BY 1),"
-        " su AS (SELECT distinct_id, properties->>'channel' AS channel FROM {ev}"
+        " su AS (SELECT distinct_id, channel FROM _demo_ev"
         "  WHERE event = 'sign_up')"
         " SELECT su.channel, count(*), count(r.day) FROM firsts f JOIN su USING (distinct_id)"
         " LEFT JOIN days r ON r.distinct_id = f.distinct_id AND r.day = f.d0 + 1"
@@ -113,11 +113,11 @@ def repurchase_drop(sql: EventQuery, world: World) -> Truth:
     b0, b1 = cal.repurchase_before
     a0, a1 = cal.repurchase_after
     rows = sql.rows(
-        "WITH su AS (SELECT distinct_id, properties->>'region' AS region, day AS signup FROM {ev}"
+        "WITH su AS (SELECT distinct_id, region, day AS signup FROM _demo_ev"
         "  WHERE event = 'sign_up'),"
         " p AS (SELECT distinct_id, CASE WHEN day BETWEEN ? AND ? THEN 'before'"
         "  WHEN day BETWEEN ? AND ? THEN 'after' END AS win, count(DISTINCT day) AS n"
-        "  FROM {ev} WHERE event = 'pay' GROUP BY ALL HAVING win IS NOT NULL)"
+        "  FROM _demo_ev WHERE event = 'pay' GROUP BY ALL HAVING win IS NOT NULL)"
         " SELECT su.region, p.win, count(*), count(*) FILTER (WHERE p.n >= 2)"
         " FROM p JOIN su USING (distinct_id) WHERE su.signup < ? GROUP BY ALL",
         [
@@ -174,10 +174,10 @@ def repurchase_drop(sql: EventQuery, world: World) -> Truth:
 def campaign_share_rate(sql: EventQuery, world: World) -> Truth:
     cal = world.cal
     ((participants, sharers),) = sql.rows(
-        "WITH part AS (SELECT DISTINCT distinct_id FROM {ev} WHERE event = 'campaign_join'"
-        "  AND properties->>'campaign_id' = ?),"
-        " sh AS (SELECT DISTINCT distinct_id FROM {ev} WHERE event = 'share'"
-        "  AND properties->>'campaign_id' = ?)"
+        "WITH part AS (SELECT DISTINCT distinct_id FROM _demo_ev WHERE event = 'campaign_join'"
+        "  AND campaign_id = ?),"
+        " sh AS (SELECT DISTINCT distinct_id FROM _demo_ev WHERE event = 'share'"
+        "  AND campaign_id = ?)"
         " SELECT count(*), count(sh.distinct_id) FROM part LEFT JOIN sh USING (distinct_id)",
         [cat.CAMPAIGN_ID, cat.CAMPAIGN_ID],
     )
@@ -206,8 +206,9 @@ def campaign_share_rate(sql: EventQuery, world: World) -> Truth:
 def feature_usage(sql: EventQuery, world: World) -> Truth:
     cal = world.cal
     ((active, users),) = sql.rows(
-        "SELECT count(DISTINCT distinct_id), count(DISTINCT distinct_id) FILTER"
-        " (WHERE event = 'use_feature' AND properties->>'feature' = ?) FROM {ev}",
+        "SELECT (SELECT count(DISTINCT distinct_id) FROM _demo_days),"
+        " (SELECT count(DISTINCT distinct_id) FROM _demo_ev"
+        "  WHERE event = 'use_feature' AND feature = ?)",
         [cat.TARGET_FEATURE],
     )
     rate = _rate(users, active)
@@ -237,10 +238,10 @@ def payment_collapse(sql: EventQuery, world: World) -> Truth:
     cal = world.cal
     rows = sql.rows(
         "SELECT day, platform, count(*), count(*) FILTER (WHERE last_pay > first_co) FROM ("
-        " SELECT distinct_id, day, properties->>'platform' AS platform,"
+        " SELECT distinct_id, day, platform,"
         "  min(timestamp) FILTER (WHERE event = 'checkout') AS first_co,"
         "  max(timestamp) FILTER (WHERE event = 'pay') AS last_pay"
-        " FROM {ev} WHERE event IN ('checkout', 'pay') GROUP BY ALL) t"
+        " FROM _demo_ev WHERE event IN ('checkout', 'pay') GROUP BY ALL) t"
         " WHERE first_co IS NOT NULL GROUP BY ALL"
     )
     platform = cat.PLATFORMS[cat.COLLAPSE_PLATFORM]
@@ -275,8 +276,11 @@ def payment_collapse(sql: EventQuery, world: World) -> Truth:
         details={
             "checkout_users": n,
             "paying_users": k,
+            # In the catalog's order: SQL row order would make truths.json differ run to run.
             "same_day_other_platforms": {
-                p: _rate(v[1], v[0]) for p, v in on_day.items() if p != platform
+                p: _rate(on_day[p][1], on_day[p][0])
+                for p in cat.PLATFORMS
+                if p != platform and p in on_day
             },
         },
     )
@@ -285,10 +289,10 @@ def payment_collapse(sql: EventQuery, world: World) -> Truth:
 def title_ab_test(sql: EventQuery, world: World) -> Truth:
     cal = world.cal
     rows = sql.rows(
-        "WITH exp AS (SELECT DISTINCT distinct_id, properties->>'variant' AS variant FROM {ev}"
-        "  WHERE event = 'experiment_exposure' AND properties->>'experiment_id' = ?),"
-        " rd AS (SELECT DISTINCT distinct_id FROM {ev} WHERE event = 'read_article'"
-        "  AND properties->>'content_id' = ?)"
+        "WITH exp AS (SELECT DISTINCT distinct_id, variant FROM _demo_ev"
+        "  WHERE event = 'experiment_exposure' AND experiment_id = ?),"
+        " rd AS (SELECT DISTINCT distinct_id FROM _demo_ev WHERE event = 'read_article'"
+        "  AND content_id = ?)"
         " SELECT variant, count(*), count(rd.distinct_id) FROM exp"
         " LEFT JOIN rd USING (distinct_id) GROUP BY 1",
         [cat.EXPERIMENT_ID, cat.EXPERIMENT_CONTENT_ID],
@@ -336,9 +340,9 @@ def title_ab_test(sql: EventQuery, world: World) -> Truth:
 def campaign_complaint_rate(sql: EventQuery, world: World) -> Truth:
     cal = world.cal
     ((complaints, orders),) = sql.rows(
-        "SELECT count(*) FILTER (WHERE event = 'feedback' AND properties->>'type' = 'complaint'),"
-        " count(*) FILTER (WHERE event = 'pay') FROM {ev}"
-        " WHERE event IN ('feedback', 'pay') AND properties->>'campaign_id' = ?",
+        "SELECT count(*) FILTER (WHERE event = 'feedback' AND type = 'complaint'),"
+        " count(*) FILTER (WHERE event = 'pay') FROM _demo_ev"
+        " WHERE event IN ('feedback', 'pay') AND campaign_id = ?",
         [cat.CAMPAIGN_ID],
     )
     return Truth(
@@ -364,14 +368,14 @@ def campaign_complaint_rate(sql: EventQuery, world: World) -> Truth:
 def referral_k_factor(sql: EventQuery, world: World) -> Truth:
     cal = world.cal
     ((invites, inviters),) = sql.rows(
-        "SELECT count(*), count(DISTINCT distinct_id) FROM {ev} WHERE event = 'invite'"
-        " AND properties->>'campaign_id' = ?",
+        "SELECT count(*), count(DISTINCT distinct_id) FROM _demo_ev WHERE event = 'invite'"
+        " AND campaign_id = ?",
         [cat.CAMPAIGN_ID],
     )
     ((converted,),) = sql.rows(
-        "SELECT count(DISTINCT s.distinct_id) FROM {ev} s WHERE s.event = 'sign_up'"
-        " AND s.properties->>'campaign_id' = ? AND s.properties->>'invite_code' IN"
-        " (SELECT properties->>'invite_code' FROM {ev} WHERE event = 'invite')",
+        "SELECT count(DISTINCT s.distinct_id) FROM _demo_ev s WHERE s.event = 'sign_up'"
+        " AND s.campaign_id = ? AND s.invite_code IN"
+        " (SELECT invite_code FROM _demo_ev WHERE event = 'invite')",
         [cat.CAMPAIGN_ID],
     )
     per_inviter = _rate(invites, inviters)

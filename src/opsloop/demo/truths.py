@@ -13,6 +13,10 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
+from opsloop.demo import catalog as cat
+from opsloop.demo.calendar import DemoCalendar
 from opsloop.demo.scenario import World
 from opsloop.events import EventStore
 
@@ -65,20 +69,77 @@ def rate(num: float, den: float) -> float:
     return num / den if den else 0.0
 
 
+# Properties the measurements read, extracted from the JSON once (reading the properties
+# column is most of the cost of a query), and the events that carry them.
+EXTRACTED = (
+    "channel",
+    "region",
+    "platform",
+    "campaign_id",
+    "feature",
+    "type",
+    "variant",
+    "experiment_id",
+    "content_id",
+    "invite_code",
+)
+MEASURED_EVENTS = (
+    "sign_up",
+    "checkout",
+    "pay",
+    "campaign_join",
+    "share",
+    "invite",
+    "use_feature",
+    "feedback",
+    "experiment_exposure",
+    "read_article",
+)
+
+
+def local_day_sql(cal: DemoCalendar) -> str:
+    """SQL for the local date of `timestamp`: plain arithmetic when the zone's offset is the
+    same all through the range (no daylight saving), else DuckDB's time zone conversion."""
+    steps = np.diff(cal.day_start_us)
+    if (steps == 86_400_000_000).all():
+        first = int(cal.day_start_us[0])
+        return (
+            f"(DATE '{cal.start.isoformat()}'"
+            f" + CAST((epoch_us(timestamp) - {first}) // 86400000000 AS INTEGER))"
+        )
+    tz = cal.timezone.replace("'", "''")
+    return f"CAST(timezone('{tz}', timestamp) AS DATE)"
+
+
 class EventQuery:
-    """Queries over one workspace's demo events, with the local day of each event."""
+    """One workspace's demo events, laid out for the measurements in two temporary tables of
+    the query's own connection: _demo_days (distinct_id, day: when each person was active) and
+    _demo_ev (the measured events with their local day and extracted properties)."""
 
     def __init__(self, store: EventStore, workspace_id: int, world: World) -> None:
         self.cur = store.cursor()
-        tz = world.cal.timezone.replace("'", "''")
-        self.ev = (
-            "(SELECT distinct_id, event, timestamp, properties,"
-            f" CAST(timezone('{tz}', timestamp) AS DATE) AS day FROM events"
-            f" WHERE workspace_id = {int(workspace_id)} AND source = 'demo')"
+        day = local_day_sql(world.cal)
+        scope = f"FROM events WHERE workspace_id = {int(workspace_id)} AND source = 'demo'"
+        self.cur.execute(
+            f"CREATE TEMP TABLE _demo_days AS SELECT DISTINCT distinct_id, {day} AS day {scope}"
+        )
+        paths = ", ".join(f"'$.{key}'" for key in EXTRACTED)
+        columns = ", ".join(f"p[{i + 1}] AS {key}" for i, key in enumerate(EXTRACTED))
+        events = ", ".join(f"'{e}'" for e in MEASURED_EVENTS)
+        self.cur.execute(
+            "CREATE TEMP TABLE _demo_ev AS SELECT * FROM ("
+            f" SELECT distinct_id, event, timestamp, day, {columns} FROM ("
+            f"  SELECT distinct_id, event, timestamp, {day} AS day,"
+            f"   json_extract_string(properties, [{paths}]) AS p {scope}"
+            f"   AND event IN ({events})))"
+            # Only the tested article's reads and the planted feature's uses are measured.
+            " WHERE (event <> 'read_article' OR content_id = ?)"
+            " AND (event <> 'use_feature' OR feature = ?)",
+            [cat.EXPERIMENT_CONTENT_ID, cat.TARGET_FEATURE],
         )
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.cur.execute(sql.replace("{ev}", self.ev), params or []).fetchall()
+        return self.cur.execute(sql, params or []).fetchall()
 
     def close(self) -> None:
         self.cur.close()
