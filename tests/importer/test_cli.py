@@ -229,6 +229,24 @@ def test_jsonl_lines_that_fail_are_quarantined_with_their_lines(
     assert sorted(e["distinct_id"] for e in events) == ["42", "u1"]
 
 
+def test_csv_rows_that_are_not_utf8_are_quarantined(data: DataDir, tmp_path: Path) -> None:
+    file = tmp_path / "gbk.csv"
+    # An Excel export: a byte order mark, then one row saved in GBK by mistake.
+    file.write_bytes(
+        "\ufeffevent,distinct_id,timestamp\n支付,张三,2024-03-01T10:00:00Z\n".encode()
+        + "支付,李四,2024-03-01T10:00:00Z\n".encode("gbk")
+    )
+    summary = data.import_json(file)
+    assert (summary["read"], summary["accepted"], summary["quarantined"]) == (2, 1, 1)
+    [entry] = read_quarantine(summary)
+    assert {k: entry[k] for k in ("line", "reason")} == {
+        "line": 3,
+        "reason": "the row is not valid UTF-8 text (save the file as UTF-8)",
+    }
+    [event] = stored_events(data.path, data.workspace_id)
+    assert (event["event"], event["distinct_id"]) == ("支付", "张三")
+
+
 def test_format_option_overrides_the_extension(data: DataDir, tmp_path: Path) -> None:
     file = orders_jsonl(tmp_path / "export.txt")
     summary = data.import_json(file, "--format", "jsonl")

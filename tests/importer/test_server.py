@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from opsloop.cli.main import app
+from opsloop.importer import sink
 from opsloop.importer.models import ImportRun
 from opsloop.workspaces.models import ApiToken
 from tests.conftest import LiveServer
@@ -32,7 +33,13 @@ from tests.importer.conftest import (
     make_data_dir,
     runner,
 )
-from tests.importer.orders import MESSY_CSV, expected_orders, orders_csv, orders_parquet
+from tests.importer.orders import (
+    MESSY_CSV,
+    expected_orders,
+    orders_csv,
+    orders_parquet,
+    write_csv,
+)
 
 STARTUP_SECONDS = 120
 
@@ -191,3 +198,24 @@ def test_a_store_held_elsewhere_is_a_clear_error(data: DataDir, tmp_path: Path) 
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=60)
+
+
+def test_a_big_file_goes_in_several_batches(
+    live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    announce(live_server)
+    monkeypatch.setattr(sink, "SERVER_BATCH_BYTES", 1)  # the floor: 1,000 rows a batch
+    header = ["event", "distinct_id", "timestamp", "n"]
+    rows = [["pay", f"u{i % 7}", f"2024-03-01T10:{i % 60:02d}:00Z", str(i)] for i in range(2500)]
+    file = write_csv(tmp_path / "many.csv", header, rows)
+    store = live_server.app_state.store
+    version = store.data_version
+    summary = import_into(live_server.settings.data_dir, file, str(live_server.workspace.id))
+    assert (summary["read"], summary["accepted"]) == (2500, 2500)
+    assert store.data_version - version == 3
+    cur = store.cursor()
+    try:
+        served = events_in(cur, live_server.workspace.id)
+    finally:
+        cur.close()
+    assert comparable(served) == expected_from_csv(header, rows)

@@ -9,13 +9,15 @@ import typer
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from opsloop.cli.common import (
     DataDirOpt,
@@ -31,6 +33,15 @@ from opsloop.errors import InvalidInput
 from opsloop.importer.service import ImportRequest, ImportSummary, run_import
 
 
+class StepsColumn(ProgressColumn):
+    """`1,234/5,678 rows`, or a percentage when the phase only knows its share."""
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("unit") == "rows" and task.total is not None:
+            return Text(f"{int(task.completed):,}/{int(task.total):,} rows", style="green")
+        return Text(f"{task.percentage:>3.0f}%", style="green")
+
+
 class BarProgress:
     """The import's phases as a rich progress bar on stderr (only on a terminal)."""
 
@@ -39,12 +50,12 @@ class BarProgress:
         self.task: TaskID | None = None
         self.total: int | None = None
 
-    def phase(self, description: str, total: int | None) -> None:
+    def phase(self, description: str, total: int | None, unit: str) -> None:
         if self.task is not None:
             self.progress.update(self.task, completed=self.total or 0)
             self.progress.stop_task(self.task)
         self.total = total
-        self.task = self.progress.add_task(description, total=total)
+        self.task = self.progress.add_task(escape(description), total=total, unit=unit)
 
     def advance(self, amount: int) -> None:
         if self.task is not None:
@@ -106,7 +117,7 @@ def import_(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
                 BarColumn(),
-                MofNCompleteColumn(),
+                StepsColumn(),
                 TimeElapsedColumn(),
                 console=err_console,
                 transient=True,

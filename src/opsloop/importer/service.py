@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +34,8 @@ QUARANTINE_DIR = "quarantine"
 class ImportProgress(Protocol):
     """What a door shows while an import runs (the CLI draws a rich progress bar)."""
 
-    def phase(self, description: str, total: int | None) -> None: ...
+    def phase(self, description: str, total: int | None, unit: str) -> None:
+        """A new phase: `total` steps of `unit` ("rows", or "%" when only a share is known)."""
 
     def advance(self, amount: int) -> None: ...
 
@@ -42,7 +43,7 @@ class ImportProgress(Protocol):
 
 
 class NoProgress:
-    def phase(self, description: str, total: int | None) -> None:
+    def phase(self, description: str, total: int | None, unit: str) -> None:
         pass
 
     def advance(self, amount: int) -> None:
@@ -127,11 +128,10 @@ def run_import(
     try:
         con.execute("SET enable_progress_bar = true")
         con.execute("SET enable_progress_bar_print = false")
-        size = request.path.stat().st_size if request.path.is_file() else 0
-        progress.phase(f"Reading {request.path.name}", size if fmt == "jsonl" else 100)
-        with _query_progress(con, progress, fmt != "jsonl"):
-            staged = stage(con, request.path, fmt, progress.advance)
-            progress.phase("Checking rows", 100)
+        progress.phase(f"Reading {request.path.name}", 100, "%")
+        with _query_progress(con, progress):
+            staged = stage(con, request.path, fmt, _bytes_as_percent(request.path, progress))
+            progress.phase("Checking rows", 100, "%")
             checked = check_rows(
                 con,
                 staged,
@@ -181,28 +181,49 @@ def _store(
     checked: CheckedRows,
     progress: ImportProgress,
 ) -> tuple[int, int]:
-    progress.phase("Storing events", checked.to_store)
+    progress.phase("Storing events", checked.to_store, "rows")
     accepted = duplicates = 0
-    reader = accepted_batches(
-        con, workspace_id, received_at, sink.rows_per_batch(checked.row_bytes)
-    )
-    for batch in reader:
-        table = pa.Table.from_batches([batch]).cast(EVENT_ARROW_SCHEMA)
-        result = sink.append(table)
-        accepted += result.accepted
-        duplicates += result.duplicates
-        progress.advance(batch.num_rows)
+    size = sink.rows_per_batch(checked.row_bytes)
+    for table in _tables_of(accepted_batches(con, workspace_id, received_at, size), size):
+        result = sink.append(table.cast(EVENT_ARROW_SCHEMA))
+        accepted, duplicates = accepted + result.accepted, duplicates + result.duplicates
+        progress.advance(table.num_rows)
     return accepted, duplicates
 
 
+def _tables_of(reader: pa.RecordBatchReader, size: int) -> Iterator[pa.Table]:
+    """The reader's rows in tables of `size` rows (DuckDB hands out a row group at most)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        offset = 0
+        while offset < batch.num_rows:
+            take = min(size - count, batch.num_rows - offset)
+            pending.append(batch.slice(offset, take))
+            count += take
+            offset += take
+            if count == size:
+                yield pa.Table.from_batches(pending)
+                pending, count = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
+
+
+def _bytes_as_percent(path: Path, progress: ImportProgress) -> Callable[[int], None]:
+    size = max(path.stat().st_size, 1) if path.is_file() else 1
+    done = 0
+
+    def advance(amount: int) -> None:
+        nonlocal done
+        done += amount
+        progress.update(min(100, done * 100 // size))
+
+    return advance
+
+
 @contextmanager
-def _query_progress(
-    con: duckdb.DuckDBPyConnection, progress: ImportProgress, enabled: bool
-) -> Iterator[None]:
+def _query_progress(con: duckdb.DuckDBPyConnection, progress: ImportProgress) -> Iterator[None]:
     """Show the percentage DuckDB reports for the statement it is running."""
-    if not enabled:
-        yield
-        return
     stop = threading.Event()
 
     def poll() -> None:

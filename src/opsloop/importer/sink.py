@@ -24,8 +24,9 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 BATCH_TIMEOUT_SECONDS = 600.0
 # Rows per batch: the local store takes big ones; the server takes bodies of about this size, so
 # that live ingestion waits at most a moment for each.
-LOCAL_BATCH_ROWS = 262_144
+LOCAL_BATCH_ROWS = 1_048_576
 SERVER_BATCH_BYTES = 16 * 1024 * 1024
+SERVER_BATCH_ROWS = 262_144
 RETRY_HINT = "run the import again: rows already stored count as duplicates, nothing is doubled"
 
 
@@ -96,7 +97,7 @@ class LocalSink:
         return LOCAL_BATCH_ROWS
 
     def append(self, table: pa.Table) -> WriteResult:
-        return self.store.append_table(table)
+        return self.store.append_table(table, dedupe="stored")
 
     def close(self) -> None:
         self.store.close()
@@ -120,7 +121,7 @@ class ServerSink:
         self.where = f"through the server at {address.url}"
 
     def rows_per_batch(self, row_bytes: int) -> int:
-        return max(1_000, min(LOCAL_BATCH_ROWS, SERVER_BATCH_BYTES // max(row_bytes, 1)))
+        return max(1_000, min(SERVER_BATCH_ROWS, SERVER_BATCH_BYTES // max(row_bytes, 1)))
 
     def append(self, table: pa.Table) -> WriteResult:
         sink = pa.BufferOutputStream()
