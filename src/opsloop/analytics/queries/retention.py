@@ -1,0 +1,283 @@
+"""Retention: of the persons who started in a period (a cohort), how many came back later.
+
+A cohort is a period (day, ISO week from Monday, or month, in the workspace's time zone) and the
+persons who did `start_event` in it. With `cohort="first_event"` (the default) a person belongs
+to the period of their first `start_event` ever, searched over all history, so a person whose
+first start is before the range is in no cohort; with `cohort="any_start"` (PostHog's recurring
+retention) every period in which a person did `start_event` starts a cohort of its own.
+`values[N]` counts cohort members who did `return_event` (metrics.md "N-day retention"):
+- `mode="on"` (default): in period N after the cohort's, exactly (次日留存 is N = 1);
+- `mode="within"`: in any of periods 1..N;
+- `mode="unbounded"`: in period N or any later one up to `periods` (PostHog's unbounded).
+`values[0]` is the cohort's size in every mode. `date_from`/`date_to` choose the cohort periods
+and snap to whole periods. `filters` narrow both the start and the return events (a start event
+that fails them does not count as a first start either). `breakdown` is a property of the
+person's first start event in the cohort period (ties at the same instant: the smallest value,
+a missing value last), or `person.<name>`.
+
+A period that has not ended by the last day with data in the workspace (`last_day`, taken as
+complete) is not known yet: its value is `None`, not 0. `rates` are values ÷ size, and
+`summary` pools the cohorts of each breakdown value: for each N, retained ÷ size over the
+cohorts whose period N has ended (the way a "next-day retention by channel" figure is quoted).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from opsloop.analytics.context import QueryContext, check_range
+from opsloop.analytics.dialect import EPOCH, WEEK_EPOCH, PeriodGrain
+from opsloop.analytics.filters import PropertyFilter, needs_person, property_text
+from opsloop.analytics.source import ANY_EVENT, event_condition, events_source
+
+OTHER = "$other"
+Cells = dict[tuple[str | None, int, int | None], int]  # (breakdown, cohort, k) -> persons
+
+
+class RetentionQuery(BaseModel):
+    kind: Literal["retention"] = "retention"
+    start_event: str = Field(default=ANY_EVENT, min_length=1, max_length=200, examples=["sign_up"])
+    return_event: str = Field(default=ANY_EVENT, min_length=1, max_length=200)
+    period: PeriodGrain = "day"
+    periods: int = Field(default=7, ge=1, le=400, description="periods after the cohort's")
+    date_from: date = Field(description="first cohort period (snapped to its start)")
+    date_to: date = Field(description="last cohort period (snapped to its end)")
+    breakdown: str | None = Field(
+        default=None, description="property of the first start event, or person.<name>"
+    )
+    breakdown_limit: int = Field(default=25, ge=1, le=500)
+    filters: list[PropertyFilter] = Field(default_factory=list)
+    mode: Literal["on", "within", "unbounded"] = "on"
+    cohort: Literal["first_event", "any_start"] = "first_event"
+
+
+# -- period arithmetic (the same numbering as Dialect.period_number) -----------------------------
+
+
+def period_of(grain: PeriodGrain, day: date) -> int:
+    if grain == "day":
+        return (day - EPOCH).days
+    if grain == "week":
+        return (day - WEEK_EPOCH).days // 7
+    return (day.year - 1970) * 12 + day.month - 1
+
+
+def period_first_day(grain: PeriodGrain, n: int) -> date:
+    if grain == "day":
+        return EPOCH + timedelta(days=n)
+    if grain == "week":
+        return WEEK_EPOCH + timedelta(days=7 * n)
+    return date(1970 + n // 12, n % 12 + 1, 1)
+
+
+def period_last_day(grain: PeriodGrain, n: int) -> date:
+    return period_first_day(grain, n + 1) - timedelta(days=1)
+
+
+def period_label(grain: PeriodGrain, n: int) -> str:
+    first = period_first_day(grain, n)
+    return first.strftime("%Y-%m") if grain == "month" else first.isoformat()
+
+
+def last_data_day(ctx: QueryContext) -> date | None:
+    """The local day of the workspace's latest event (None when it has none)."""
+    d = ctx.dialect
+    day = d.date_text(d.local_date("max(timestamp)", ctx.timezone))
+    rows = ctx.engine.rows(
+        f"SELECT {d.to_int('count(*)')}, {day} FROM events WHERE workspace_id = {ctx.workspace_id}"
+    )
+    return date.fromisoformat(rows[0][1]) if rows and rows[0][0] else None
+
+
+# -- SQL ---------------------------------------------------------------------------------------
+
+
+def _pairs_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> str:
+    """One pass over the events, aggregated to (person, period): did a start, did a return, and
+    the breakdown value of the period's first start."""
+    d, grain = ctx.dialect, q.period
+    start_at = ctx.utc_start_of
+    start_cond = f"({event_condition(ctx, [q.start_event])}"
+    start_cond += f" AND e.timestamp < {d.timestamp(start_at(period_first_day(grain, hi + 1)))}"
+    first_day = period_first_day(grain, lo)
+    if q.cohort == "any_start":
+        start_cond += f" AND e.timestamp >= {d.timestamp(start_at(first_day))}"
+    start_cond += ")"
+    return_cond = (
+        f"({event_condition(ctx, [q.return_event])}"
+        f" AND e.timestamp >= {d.timestamp(start_at(period_first_day(grain, lo + 1)))})"
+    )
+    columns = {
+        "ps": d.period_start(grain, "e.timestamp", ctx.timezone),
+        "is_start": f"CASE WHEN {start_cond} THEN 1 ELSE 0 END",
+        "is_return": f"CASE WHEN {return_cond} THEN 1 ELSE 0 END",
+    }
+    if q.breakdown:
+        columns["bv"] = property_text(d, q.breakdown)
+    source = events_source(
+        ctx,
+        None if q.cohort == "first_event" else first_day,
+        period_last_day(grain, hi + q.periods),
+        events=[q.start_event, q.return_event],
+        filters=q.filters,
+        with_person=needs_person(q.filters, q.breakdown),
+        columns=columns,
+        extra_where=[f"({start_cond} OR {return_cond})"],
+    )
+    first_bv = (
+        "argMin([bv], (ts, bv IS NULL, coalesce(bv, ''))) FILTER (WHERE is_start = 1)"
+        if q.breakdown
+        else "NULL"
+    )
+    return (
+        f"SELECT person_id, {d.period_number(grain, 'ps')} AS p, max(is_start) AS s,"
+        " max(is_return) AS r,"
+        f" {first_bv} AS bvl FROM ({source}) AS ev GROUP BY person_id, ps"
+    )
+
+
+def _first_event_members(q: RetentionQuery, pairs: str, lo: int, hi: int) -> str:
+    """(person, c, bv, k) rows: k = 0 for each member, then each return period k in 1..periods.
+    The cohort is the person's first start period, found with a window (no second scan)."""
+    cohort_bv = "argMin(bvl, p) FILTER (WHERE s = 1) OVER (PARTITION BY person_id)"
+    return (
+        f"SELECT person_id, c, {'cbvl[1]' if q.breakdown else 'NULL'} AS bv, p - c AS k"
+        " FROM (SELECT person_id, p, r,"
+        " min(CASE WHEN s = 1 THEN p END) OVER (PARTITION BY person_id) AS c,"
+        f" {cohort_bv if q.breakdown else 'NULL'} AS cbvl FROM ({pairs}) AS pairs) AS w"
+        f" WHERE c BETWEEN {lo} AND {hi}"
+        f" AND (p = c OR (r = 1 AND p > c AND p <= c + {q.periods}))"
+    )
+
+
+def _any_start_members(q: RetentionQuery, pairs: str, lo: int, hi: int) -> str:
+    """The same rows when every start period is a cohort: the start pairs, and each start pair
+    joined to the same person's return pairs up to `periods` later."""
+    bv, a_bv = ("bvl[1]", "a.bvl[1]") if q.breakdown else ("NULL", "NULL")
+    return (
+        f"WITH pairs AS ({pairs})"
+        f" SELECT person_id, p AS c, {bv} AS bv, 0 AS k FROM pairs"
+        f" WHERE s = 1 AND p BETWEEN {lo} AND {hi}"
+        f" UNION ALL SELECT a.person_id AS person_id, a.p AS c, {a_bv} AS bv, b.p - a.p AS k"
+        " FROM pairs AS a JOIN pairs AS b ON b.person_id = a.person_id"
+        f" WHERE a.s = 1 AND a.p BETWEEN {lo} AND {hi} AND b.r = 1"
+        f" AND b.p > a.p AND b.p <= a.p + {q.periods}"
+    )
+
+
+def _cells_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> str:
+    """(bv, c, k, persons): for "on" k is the return period (0 = the cohort); for "within" and
+    "unbounded" k is each member's first / last return period (NULL: never returned)."""
+    d = ctx.dialect
+    members_of = _first_event_members if q.cohort == "first_event" else _any_start_members
+    members = members_of(q, _pairs_sql(ctx, q, lo, hi), lo, hi)
+    count = d.to_int("count(*)")
+    if q.mode == "on":
+        return f"SELECT bv, c, k, {count} FROM ({members}) AS m GROUP BY bv, c, k"
+    agg = "min" if q.mode == "within" else "max"
+    return (
+        f"SELECT bv, c, kk, {count} FROM (SELECT person_id, c, bv,"
+        f" {agg}(CASE WHEN k > 0 THEN k END) AS kk FROM ({members}) AS m"
+        " GROUP BY person_id, c, bv) AS per GROUP BY bv, c, kk"
+    )
+
+
+# -- shaping -----------------------------------------------------------------------------------
+
+
+def _fold(cells: Cells, limit: int, mode: str) -> tuple[Cells, list[str | None]]:
+    """Keep the `limit` largest breakdown values (by cohort members), fold the rest together:
+    the counts add up, since each member has one breakdown value."""
+    sizes: dict[str | None, int] = defaultdict(int)
+    for (bv, _, k), n in cells.items():
+        if mode != "on" or k == 0:  # "on" has a k = 0 row per member; the others one row
+            sizes[bv] += n
+    ranked = sorted(sizes, key=lambda bv: (-sizes[bv], str(bv)))
+    if len(ranked) <= limit:
+        return cells, ranked
+    keep = set(ranked[:limit])
+    folded: Cells = defaultdict(int)
+    for (bv, c, k), n in cells.items():
+        folded[(bv if bv in keep else OTHER, c, k)] += n
+    return dict(folded), [*ranked[:limit], OTHER]
+
+
+def _values(q: RetentionQuery, cells: Cells, bv: str | None, c: int) -> list[int]:
+    n = q.periods
+    if q.mode == "on":
+        return [cells.get((bv, c, k), 0) for k in range(n + 1)]
+    by_k = {k: cells.get((bv, c, k), 0) for k in [None, *range(1, n + 1)]}
+    size = sum(by_k.values())
+    if q.mode == "within":
+        return [size, *(sum(by_k[j] for j in range(1, k + 1)) for k in range(1, n + 1))]
+    return [size, *(sum(by_k[j] for j in range(k, n + 1)) for k in range(1, n + 1))]
+
+
+def _rate(num: int | None, den: int) -> float | None:
+    return None if num is None or den == 0 else num / den
+
+
+def _summary(q: RetentionQuery, rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    size = 0
+    pooled = [[0, 0] for _ in range(q.periods + 1)]  # [retained, size] over ended periods
+    for row in rows:
+        size += row["size"]
+        for k, v in enumerate(row["values"]):
+            if v is not None:
+                pooled[k][0] += v
+                pooled[k][1] += row["size"]
+    return {
+        "size": size,
+        "values": [r for r, _ in pooled],
+        "sizes": [s for _, s in pooled],
+        "rates": [_rate(r, s) for r, s in pooled],
+    }
+
+
+def run_retention(ctx: QueryContext, q: RetentionQuery) -> dict[str, Any]:
+    check_range(q.date_from, q.date_to)
+    grain = q.period
+    lo, hi = period_of(grain, q.date_from), period_of(grain, q.date_to)
+    last = last_data_day(ctx)
+    cells: Cells = {
+        (bv, int(c), None if k is None else int(k)): int(n)
+        for bv, c, k, n in ctx.engine.rows(_cells_sql(ctx, q, lo, hi))
+    }
+    cells, breakdowns = _fold(cells, q.breakdown_limit, q.mode)
+    results: list[dict[str, Any]] = []
+    summary: list[dict[str, Any]] = []
+    for bv in breakdowns if q.breakdown else [None]:
+        rows = []
+        for c in range(lo, hi + 1):
+            values: list[int | None] = list(_values(q, cells, bv, c))
+            for k in range(1, q.periods + 1):
+                if last is None or period_last_day(grain, c + k) > last:
+                    values[k] = None
+            size = values[0] or 0
+            rows.append(
+                {
+                    "breakdown_value": bv,
+                    "cohort": period_label(grain, c),
+                    "cohort_start": period_first_day(grain, c).isoformat(),
+                    "size": size,
+                    "values": values,
+                    "rates": [_rate(v, size) for v in values],
+                }
+            )
+        results += rows
+        summary.append({"breakdown_value": bv, **_summary(q, rows)})
+    return {
+        "kind": "retention",
+        "period": grain,
+        "periods": q.periods,
+        "mode": q.mode,
+        "cohort": q.cohort,
+        "last_day": last.isoformat() if last else None,
+        "results": results,
+        "summary": summary,
+    }
