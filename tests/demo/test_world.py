@@ -173,6 +173,20 @@ def test_every_user_starts_with_app_open_then_sign_up(built: Built) -> None:
     assert (df[df["event"] == "sign_up"].groupby("distinct_id").size() == 1).all()
 
 
+def test_sessions_open_with_app_open_and_stay_within_an_hour_of_one_day(built: Built) -> None:
+    df = built.events
+    sessions = df.groupby("session_id").agg(
+        first=("event", "first"),
+        users=("distinct_id", "nunique"),
+        days=("day", "nunique"),
+        opens=("event", lambda e: (e == "app_open").sum()),
+        span=("timestamp", lambda t: (t.max() - t.min()).total_seconds()),
+    )
+    assert (sessions["first"] == "app_open").all() and (sessions["opens"] == 1).all()
+    assert (sessions["users"] == 1).all() and (sessions["days"] == 1).all()
+    assert sessions["span"].max() < 3600
+
+
 def test_pay_events_have_amount_category_order_platform_region(built: Built) -> None:
     pays = built.events[built.events["event"] == "pay"]
     assert len(pays) > 100

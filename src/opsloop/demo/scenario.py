@@ -163,7 +163,7 @@ def catalog_summary(world: World) -> dict[str, object]:
             "kind": "referral",
             "date_from": cal.iso(cal.campaign[0]),
             "date_to": cal.iso(cal.campaign[1]),
-            "rule": "邀请好友注册，双方各得 30 元券",
+            "rule": "参与即领 30 元邀请有礼券；好友通过邀请码注册，得新人专享券",
             "coupon_id": cat.COUPONS["campaign"][0],
             "target_share_rate": 0.30,
         },
