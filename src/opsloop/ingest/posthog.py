@@ -37,7 +37,7 @@ from opsloop.ingest.common import (
 from opsloop.web.body import read_decoded_body
 from opsloop.web.deps import StateDep, bearer
 
-router = APIRouter(tags=["ingestion"])
+router = APIRouter()  # tagged "ingestion" where ingest/api.py includes it
 
 V0_PATHS = ("/batch/", "/capture/", "/e/", "/i/v0/e/")
 V1_PATH = "/i/v1/analytics/events"
@@ -83,7 +83,12 @@ def checked_timestamp(
     if ts is None:
         ts = parse_timestamp(value, field)
     if skew is not None:
-        ts += skew
+        try:
+            ts += skew
+        except OverflowError:
+            raise InvalidInput(
+                "the timestamp corrected by sent_at falls outside the calendar", field
+            ) from None
     if ts > now + max_future or ts.year < 1971:
         corrected_timestamp(ts, None, now, max_future, field)  # raises, naming the field
     return ts
@@ -212,7 +217,12 @@ def parse_posthog_event(
         offset = obj["offset"]
         if isinstance(offset, bool) or not isinstance(offset, int | float):
             raise InvalidInput("offset must be a number of milliseconds", ".offset")
-        ts = now - timedelta(milliseconds=offset)
+        try:
+            ts = corrected_timestamp(
+                now - timedelta(milliseconds=offset), None, now, max_future, ".offset"
+            )
+        except (OverflowError, ValueError):
+            raise InvalidInput("offset is out of range", ".offset") from None
     else:
         ts = now
     uid = checked_uuid(
@@ -333,12 +343,16 @@ async def capture_v0(request: Request, state: StateDep) -> dict[str, Any]:
 
 
 for _path in V0_PATHS:
+    _slug = _path.strip("/").replace("/", "_")
     router.add_api_route(
         _path,
         capture_v0,
-        methods=["POST", "GET"],
+        methods=["POST"],
         summary=f"Send events as PostHog's SDKs do ({_path})",
+        operation_id=f"posthog_{_slug}",
     )
+    # posthog-js also sends GET ?data=... (image beacons), and some clients drop the slash.
+    router.add_api_route(_path, capture_v0, methods=["GET"], include_in_schema=False)
     router.add_api_route(
         _path.rstrip("/"), capture_v0, methods=["POST", "GET"], include_in_schema=False
     )

@@ -29,7 +29,7 @@ from opsloop.ingest.posthog import checked_str, checked_timestamp, checked_uuid
 from opsloop.web.body import read_decoded_body
 from opsloop.web.deps import StateDep
 
-router = APIRouter(tags=["ingestion"])
+router = APIRouter()  # tagged "ingestion" where ingest/api.py includes it
 
 TYPES = frozenset({"track", "identify", "alias", "page", "screen", "group"})
 EVENT_FOR_TYPE = {
@@ -114,7 +114,7 @@ def parse_segment_message(
     relative to the message (".userId"); the caller prefixes them. `skew` is our clock minus
     the batch's sentAt. Mutates the message (the parsed body is ours): no copies per event."""
     mtype = forced_type or obj.get("type")
-    if mtype not in TYPES:
+    if type(mtype) is not str or mtype not in TYPES:
         raise InvalidInput(
             f"type must be one of {', '.join(sorted(TYPES))}, got {mtype!r}", ".type"
         )

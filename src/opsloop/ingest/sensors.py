@@ -32,7 +32,7 @@ from opsloop.ingest.posthog import (
 from opsloop.web.body import read_decoded_body
 from opsloop.web.deps import StateDep
 
-router = APIRouter(tags=["ingestion"])
+router = APIRouter()  # tagged "ingestion" where ingest/api.py includes it
 
 TRACK_TYPES = frozenset({"track", "track_signup", "track_id_bind", "track_id_unbind"})
 PROFILE_OPS = {
@@ -95,7 +95,7 @@ def parse_sensors_record(
     """One Sensors record (track, track_signup, profile_*, item_*, track_id_bind/unbind).
     Error fields are relative to the record (".time"); the caller prefixes them."""
     rtype = obj.get("type")
-    if rtype not in KNOWN_TYPES:
+    if type(rtype) is not str or rtype not in KNOWN_TYPES:
         raise InvalidInput(
             f"type must be one of {', '.join(sorted(KNOWN_TYPES))}, got {rtype!r}",
             ".type",
@@ -104,7 +104,8 @@ def parse_sensors_record(
     given = optional_object(obj, "properties", "")
     props = dict(given)
     if rtype in ITEM_TYPES:
-        distinct_id = str(obj.get("distinct_id") or ITEM_DISTINCT_ID)
+        has_id = obj.get("distinct_id") not in (None, "")
+        distinct_id = _str_id(obj, "distinct_id", "") if has_id else ITEM_DISTINCT_ID
         _str_id(obj, "item_id", "")
         require_str(obj, "item_type", "")
     else:
@@ -201,15 +202,15 @@ async def _receive(request: Request, state: StateDep) -> Response:
     return Response(status_code=200)
 
 
-@router.api_route(
-    "/sa", methods=["GET", "POST"], summary="Send records as the Sensors Data (神策) SDKs do"
-)
+@router.post("/sa", summary="Send records as the Sensors Data (神策) SDKs do")
 async def sensors_sa(request: Request, state: StateDep) -> Response:
     """Form fields `data` / `data_list` (base64, gzip when `gzip=1`) in the body or the query
     string; `?token=<ingest key>`; `project` is recorded as the `$project` property."""
     return await _receive(request, state)
 
 
+# The JS SDK's image beacon: GET with the records in the query string.
+@router.get("/sa", include_in_schema=False)
 @router.api_route("/sa.gif", methods=["GET", "POST"], include_in_schema=False)
 async def sensors_gif(request: Request, state: StateDep) -> Response:
     return await _receive(request, state)
