@@ -94,23 +94,24 @@ def csv_kinds(con: duckdb.DuckDBPyConnection, layout: TabularLayout, source: str
     checks = []
     for p in layout.properties:
         c = quote_ident(p.column)
-        checks += [
-            f"bool_and({c} IS NULL OR {c} = '' OR regexp_full_match({c}, '{INT_PATTERN}'))",
-            f"bool_and({c} IS NULL OR {c} = '' OR regexp_full_match({c}, '{NUMBER_PATTERN}'))",
-            f"bool_and({c} IS NULL OR {c} = '' OR lower({c}) IN ('true', 'false'))",
-        ]
+        cell = (
+            f"CASE WHEN regexp_full_match({c}, '{INT_PATTERN}') THEN 3"
+            f" WHEN regexp_full_match({c}, '{NUMBER_PATTERN}') THEN 2"
+            f" WHEN lower({c}) IN ('true', 'false') THEN 1 ELSE 0 END"
+        )
+        checks += [f"min({cell}) FILTER ({c} <> '')", f"max({cell}) FILTER ({c} <> '')"]
     row = first_row(con, f"SELECT {', '.join(checks)} FROM {source}")
     kinds = []
     for i in range(len(layout.properties)):
-        is_int, is_number, is_bool = row[3 * i : 3 * i + 3]
-        if is_int is None:  # no rows at all
+        lowest, highest = row[2 * i : 2 * i + 2]
+        if lowest is None:  # no value at all
             kinds.append("text")
-        elif is_bool and not is_int:
-            kinds.append("bool")
-        elif is_int:
+        elif lowest == 3:
             kinds.append("int")
-        elif is_number:
+        elif lowest == 2:
             kinds.append("number")
+        elif lowest == highest == 1:
+            kinds.append("bool")
         else:
             kinds.append("text")
     return kinds
