@@ -107,6 +107,29 @@ class Dialect:
     def contains(self, haystack: str, needle: str) -> str:
         return f"(strpos({haystack}, {needle}) > 0)"
 
+    # -- funnels and paths -----------------------------------------------------------------------
+
+    def epoch_us(self, ts: str) -> str:
+        """Microseconds since the Unix epoch of a timestamp, as BIGINT."""
+        return f"epoch_us({ts})"
+
+    def count_if(self, condition: str) -> str:
+        return f"count(*) FILTER (WHERE {condition})"
+
+    def median_exact(self, expr: str) -> str:
+        """The exact median (the mean of the two middle values for an even count); NULLs skipped,
+        NULL when there is no value."""
+        return f"quantile_cont({expr}, 0.5)"
+
+    def lag(self, expr: str, window: str) -> str:
+        """The previous row's value (NULL on the first row); `window` is the OVER clause's
+        `PARTITION BY .. ORDER BY ..`."""
+        return f"lag({expr}) OVER ({window})"
+
+    def lead(self, expr: str, window: str) -> str:
+        """The next row's value (NULL on the last row)."""
+        return f"lead({expr}) OVER ({window})"
+
     def grouping_sets_suffix(self) -> str:
         """Appended to a GROUPING SETS query so that a column left out of a set is NULL."""
         return ""
@@ -225,6 +248,23 @@ class ClickHouseDialect(Dialect):
 
     def contains(self, haystack: str, needle: str) -> str:
         return f"(position({haystack}, {needle}) > 0)"
+
+    def epoch_us(self, ts: str) -> str:
+        return f"toUnixTimestamp64Micro({ts})"
+
+    def count_if(self, condition: str) -> str:
+        return f"countIf({condition})"
+
+    def median_exact(self, expr: str) -> str:
+        return f"quantileExactInclusive(0.5)({expr})"
+
+    def lag(self, expr: str, window: str) -> str:
+        frame = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+        return f"lagInFrame(toNullable({expr})) OVER ({window} {frame})"
+
+    def lead(self, expr: str, window: str) -> str:
+        frame = "ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING"
+        return f"leadInFrame(toNullable({expr})) OVER ({window} {frame})"
 
     def grouping_sets_suffix(self) -> str:
         return " SETTINGS group_by_use_nulls = 1"
