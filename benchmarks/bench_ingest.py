@@ -196,6 +196,12 @@ class Server:
         return int(row[0]), int(row[1])
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -204,7 +210,13 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 
 def run_load(
-    mode: str, seconds: float, warmup: float, clients: int, processes: int, batch_size: int
+    mode: str,
+    seconds: float,
+    warmup: float,
+    clients: int,
+    processes: int,
+    batch_size: int,
+    profile: list[str] | None = None,
 ) -> dict[str, Any]:
     """Throughput counts the events of the requests answered between the end of the warm-up and
     the stop time; the clients send nothing new after the stop time."""
@@ -226,9 +238,20 @@ def run_load(
             stop = start + seconds
             clock.times[0], clock.times[1] = start, stop
             clock.go.set()
+            time.sleep(max(0.0, start - time.time()))
+            cpu_start = _cpu_seconds(server.proc.pid), sum(_cpu_seconds(p.pid) for p in procs)
+            profiler = None
+            if profile:
+                profiler = subprocess.Popen(
+                    [*profile, "--pid", str(server.proc.pid), "--duration", str(int(seconds))]
+                )
+            time.sleep(max(0.0, stop - time.time()))
+            cpu_stop = _cpu_seconds(server.proc.pid), sum(_cpu_seconds(p.pid) for p in procs)
             rows = [row for _ in procs for row in queue.get()]
             for proc in procs:
                 proc.join()
+            if profiler is not None:
+                profiler.wait()
         finally:
             server.stop()
         stored, distinct = server.stored()
@@ -242,6 +265,13 @@ def run_load(
         "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
         "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
         "errors": sum(1 for r in rows if r[3] != 200),
+        # CPU seconds per second of the window: 1.0 is one core busy (this machine has
+        # os.cpu_count() of them, shared by the server, the clients and anything else running).
+        "server_cpu_cores": round((cpu_stop[0] - cpu_start[0]) / seconds, 2),
+        "client_cpu_cores": round((cpu_stop[1] - cpu_start[1]) / seconds, 2),
+        "server_cpu_ms_per_1k_events": round(
+            (cpu_stop[0] - cpu_start[0]) * 1000 / max(accepted, 1) * 1000, 1
+        ),
         # Every accepted event of the run (warm-up included) is in the file, each once.
         "accepted_total": sum(r[2] for r in rows) + server.ready_events,
         "stored_total": stored,
@@ -258,9 +288,16 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--no-baseline", action="store_true", help="skip the row-by-row run")
+    parser.add_argument(
+        "--profile",
+        metavar="COMMAND",
+        help="profile the group-commit server while measuring, e.g."
+        " 'py-spy record --format speedscope -o ingest.json' (--pid and --duration are added)",
+    )
     args = parser.parse_args()
     shape = (args.clients, args.client_processes, args.batch_size)
-    group = run_load("group", args.seconds, args.warmup, *shape)
+    profile = args.profile.split() if args.profile else None
+    group = run_load("group", args.seconds, args.warmup, *shape, profile=profile)
     row = None if args.no_baseline else run_load("row", args.baseline_seconds, args.warmup, *shape)
     print(
         json.dumps(

@@ -6,6 +6,7 @@ that process writes are serialised by a lock; readers take their own cursor and 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from opsloop.events.schema import (
     DDL,
     EVENT_ARROW_SCHEMA,
     EVENT_COLUMNS,
+    PERSON_NAMESPACE,
     PROMOTED,
     IncomingEvent,
     person_id_for,
@@ -114,6 +116,23 @@ def _string_array(buf: bytearray, offsets: list[int]) -> pa.Array:
     return pa.StringArray.from_buffers(len(offsets) - 1, offsets_buffer, pa.py_buffer(buf))
 
 
+def _person_ids(rows: list[tuple[Any, ...]]) -> list[str]:
+    """person_id_for(workspace_id, distinct_id) of each (workspace_id, distinct_id, ...) row:
+    the same uuid5, spelled out without a UUID object per id (new ids arrive in bulk)."""
+    namespace = PERSON_NAMESPACE.bytes
+    sha1 = hashlib.sha1
+    out = []
+    for row in rows:
+        digest = bytearray(
+            sha1(namespace + f"{row[0]}:{row[1]}".encode(), usedforsecurity=False).digest()[:16]
+        )
+        digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+        digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+        x = digest.hex()
+        out.append(f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}")
+    return out
+
+
 def _promoted(props: list[dict[str, Any]], key: str) -> list[str | None]:
     return [v if type(v) is str or v is None else str(v) for v in (p.get(key) for p in props)]
 
@@ -181,22 +200,22 @@ class EventStore:
         table = events_to_arrow(unique, datetime.now(UTC))
         lo = min(e.timestamp for e in unique) - LIVE_DEDUPE_WINDOW
         hi = max(e.timestamp for e in unique) + LIVE_DEDUPE_WINDOW
+        # No unregister on failure: a failed statement aborts the transaction, where unregistering
+        # would raise and hide the error; the next register of the name replaces the view.
         with self._transaction() as con:
             con.register("_events_in", table)
-            try:
-                stored = self._stored_uuids(con, "_events_in", lo, hi)
-                if stored:
-                    keep = [(e.workspace_id, e.uuid) not in stored for e in unique]
-                    unique = [e for e, k in zip(unique, keep, strict=True) if k]
-                    table = table.filter(pa.array(keep, pa.bool_()))
-                    con.register("_events_in", table)
-                if unique:
-                    self._insert_events(con, "_events_in")
-                    if not self._known_ids(unique):
-                        self._map_new_distinct_ids(con, "_events_in")
-                    apply_person_ops(con, [e for e in unique if e.person_ops])
-            finally:
-                con.unregister("_events_in")
+            stored = self._stored_uuids(con, "_events_in", lo, hi)
+            if stored:
+                keep = [(e.workspace_id, e.uuid) not in stored for e in unique]
+                unique = [e for e, k in zip(unique, keep, strict=True) if k]
+                table = table.filter(pa.array(keep, pa.bool_()))
+                con.register("_events_in", table)
+            if unique:
+                self._insert_events(con, "_events_in")
+                if not self._known_ids(unique):
+                    self._map_new_distinct_ids(con, "_events_in")
+                apply_person_ops(con, [e for e in unique if e.person_ops])
+            con.unregister("_events_in")
         self._remember_ids(unique)
         stored_at = {i for key, i in first_at.items() if key not in stored}
         flags = tuple(i in stored_at for i in range(len(events)))
@@ -305,17 +324,15 @@ class EventStore:
         source = table if isinstance(table, str) else "_ids_in"
         if not isinstance(table, str):
             con.register("_ids_in", table)
-        try:
-            rows = con.execute(
-                "SELECT n.workspace_id, n.distinct_id, n.first_seen FROM ("
-                f"  SELECT workspace_id, distinct_id, min(timestamp) AS first_seen FROM {source}"
-                "   GROUP BY ALL) n"
-                " ANTI JOIN person_distinct_ids m"
-                "  ON m.workspace_id = n.workspace_id AND m.distinct_id = n.distinct_id"
-            ).fetchall()
-        finally:
-            if not isinstance(table, str):
-                con.unregister("_ids_in")
+        rows = con.execute(
+            "SELECT n.workspace_id, n.distinct_id, n.first_seen FROM ("
+            f"  SELECT workspace_id, distinct_id, min(timestamp) AS first_seen FROM {source}"
+            "   GROUP BY ALL) n"
+            " ANTI JOIN person_distinct_ids m"
+            "  ON m.workspace_id = n.workspace_id AND m.distinct_id = n.distinct_id"
+        ).fetchall()
+        if not isinstance(table, str):
+            con.unregister("_ids_in")
         if not rows:
             return 0
         workspace_ids, distinct_ids, first_seen = zip(*rows, strict=True)
@@ -324,19 +341,17 @@ class EventStore:
                 "workspace_id": pa.array(workspace_ids, pa.int32()),
                 "distinct_id": pa.array(distinct_ids, pa.string()),
                 "first_seen": pa.array(first_seen, _TIMESTAMP),
-                "person_id": pa.array([person_id_for(ws, d) for ws, d, _ in rows], pa.string()),
+                "person_id": pa.array(_person_ids(rows), pa.string()),
             }
         )
         con.register("_new_persons", new_ids)
-        try:
-            con.execute(
-                "INSERT INTO person_distinct_ids"
-                " SELECT workspace_id, distinct_id, person_id::UUID FROM _new_persons;"
-                " INSERT INTO persons SELECT workspace_id, person_id::UUID, '{}', false,"
-                " first_seen FROM _new_persons"
-            )
-        finally:
-            con.unregister("_new_persons")
+        con.execute(
+            "INSERT INTO person_distinct_ids"
+            " SELECT workspace_id, distinct_id, person_id::UUID FROM _new_persons;"
+            " INSERT INTO persons SELECT workspace_id, person_id::UUID, '{}', false,"
+            " first_seen FROM _new_persons"
+        )
+        con.unregister("_new_persons")
         return len(rows)
 
     def append_table(
