@@ -22,7 +22,7 @@ from opsloop.events.schema import EVENT_ARROW_SCHEMA
 from opsloop.importer.columns import parse_map
 from opsloop.importer.models import ImportRun
 from opsloop.importer.quarantine import csv_rejects, write_quarantine
-from opsloop.importer.reader import ImportFormat, infer_format, stage
+from opsloop.importer.reader import ImportFormat, infer_format, sql_literal, stage
 from opsloop.importer.sink import EventSink, open_sink
 from opsloop.importer.validate import CheckedRows, accepted_batches, check_rows
 from opsloop.settings import Settings
@@ -126,6 +126,9 @@ def run_import(
     now = datetime.now(UTC)
     con = duckdb.connect()
     try:
+        # A file bigger than memory spills here (DuckDB removes its files when done).
+        spill = settings.data_dir / "tmp"
+        con.execute(f"SET temp_directory = {sql_literal(str(spill.resolve()))}")
         con.execute("SET enable_progress_bar = true")
         con.execute("SET enable_progress_bar_print = false")
         progress.phase(f"Reading {request.path.name}", 100, "%")
