@@ -1,14 +1,16 @@
 """The console in a real browser (Debian's Chromium driven by Playwright): sign in, watch live
-events arrive, open one, filter, switch language and back, open setup. Screenshots go to
-test-artifacts/."""
+events arrive, open one, filter, download Excel, switch language and back, choose a volume range,
+follow an error page back, open setup. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
 import re
 import uuid as uuidlib
+from datetime import datetime
 from pathlib import Path
 
 import httpx
+import openpyxl
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -68,7 +70,7 @@ def _shot(page: Page, name: str) -> None:
 
 
 @pytest.mark.slow
-def test_a_day_in_the_console(live_server: LiveServer, login: Login) -> None:
+def test_a_day_in_the_console(live_server: LiveServer, login: Login, tmp_path: Path) -> None:
     send_events(live_server, EVENTS)
     base = live_server.url
     with sync_playwright() as p:
@@ -127,6 +129,35 @@ def test_a_day_in_the_console(live_server: LiveServer, login: Login) -> None:
             expect(page.locator("#live-table tbody.event")).to_have_count(2)
             assert _rows(page) == [_uuid(3), _uuid(1)]
 
+            # The filtered list downloads as an Excel workbook with typed cells.
+            with page.expect_download() as download_info:
+                page.click("[data-testid=export-xlsx]")
+            download = download_info.value
+            assert download.suggested_filename == "events-test.xlsx"
+            saved = tmp_path / download.suggested_filename
+            download.save_as(saved)
+            sheet = openpyxl.load_workbook(saved).active
+            assert sheet is not None
+            assert list(sheet.iter_rows(values_only=True)) == [
+                ("timestamp", "event", "distinct_id", "source", "uuid", "properties"),
+                (
+                    datetime(2026, 11, 1, 10, 2),
+                    "pay",
+                    "user-2",
+                    "native",
+                    _uuid(3),
+                    '{"amount":36.5,"category":"食品"}',
+                ),
+                (
+                    datetime(2026, 11, 1, 10, 0),
+                    "pay",
+                    "user-1",
+                    "native",
+                    _uuid(1),
+                    '{"amount":128,"category":"图书"}',
+                ),
+            ]
+
             # The live view can be paused, and remembers it.
             page.click("[data-testid=live-toggle]")
             expect(page.locator("[data-testid=live-toggle]")).to_have_text("继续")
@@ -147,9 +178,32 @@ def test_a_day_in_the_console(live_server: LiveServer, login: Login) -> None:
 
             # Event volume, then setup through the navigation.
             page.get_by_role("link", name="事件量").click()
-            expect(page.locator("h1")).to_have_text("事件量")
+            expect(page.locator("h1")).to_contain_text("事件量")
             expect(page.locator("[data-testid=volume-chart]")).to_be_visible()
             _shot(page, "event-volume")
+            # A chosen range: the heading says which days are shown; a reversed one is explained.
+            page.fill("#range-from", "2026-10-25")
+            page.fill("#range-to", "2026-11-07")
+            page.click("[data-testid=range-submit]")
+            expect(page).to_have_url(re.compile(r"/events/volume\?from=2026-10-25&to=2026-11-07$"))
+            expect(page.locator("[data-testid=range-shown]")).to_have_text(
+                "2026年10月25日 – 11月7日"
+            )
+            expect(page.locator("[data-testid=kpi-total]")).to_have_text("4")
+            expect(page.locator("[data-testid=kpi-last-day-label]")).to_have_text("11月7日事件数")
+            page.fill("#range-from", "2026-11-08")
+            page.click("[data-testid=range-submit]")
+            expect(page.locator("[data-testid=range-error]")).to_contain_text(
+                "开始日期不能晚于结束日期。"
+            )
+            expect(page.locator("#range-from")).to_have_value("2026-11-08")
+            _shot(page, "event-volume-range")
+            # A wrong address inside the console is a page with a way back.
+            page.goto(base + "/events/no-such-page")
+            expect(page.locator("[data-testid=error-page] h1")).to_have_text("页面不存在")
+            _shot(page, "error-404")
+            page.click("[data-testid=error-back]")
+            expect(page).to_have_url(base + "/events")
             page.get_by_role("link", name="接入").click()
             expect(page).to_have_url(base + "/setup")
             expect(page.locator("[data-testid=ingest-key]")).to_have_text(

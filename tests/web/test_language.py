@@ -33,7 +33,8 @@ def test_lang_parameter_switches_and_is_stored_on_the_user(
     sign_in(client, login)
     page = client.get("/events/volume?lang=en")
     assert html_lang(page.text) == "en"
-    assert "<h1>Event volume</h1>" in page.text
+    assert "<title>Event volume · OpsLoop</title>" in page.text
+    assert '<h1>Event volume <span class="h1-range"' in page.text
     assert _stored_language(live_server, login) == "en"
     # It sticks: the next page, without the parameter, and a new session.
     assert html_lang(client.get("/setup").text) == "en"

@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import httpx
+import openpyxl
 
 from opsloop.accounts.service import create_user
+from opsloop.web.export import XLSX_MEDIA_TYPE
 from opsloop.workspaces.service import create_workspace
 from tests.conftest import LiveServer
 from tests.web.conftest import Login, csrf_of, event_table, send_events, sign_in
@@ -230,8 +232,13 @@ def test_the_filtered_list_exports_to_csv(
     send_events(live_server, SENT)
     sign_in(client, login)
     page = client.get("/events?distinct_id=u1")
+    links = dict(re.findall(r'href="([^"]+)" download data-testid="(export[^"]*)"', page.text))
+    assert links == {
+        "/events/export.csv?distinct_id=u1": "export",
+        "/events/export.xlsx?distinct_id=u1": "export-xlsx",
+    }
     link = re.search(r'href="([^"]+)" download data-testid="export"', page.text)
-    assert link and unescape(link.group(1)) == "/events/export.csv?distinct_id=u1"
+    assert link
     r = client.get(unescape(link.group(1)))
     assert r.headers["content-type"] == "text/csv; charset=utf-8"
     assert r.headers["content-disposition"] == "attachment; filename*=UTF-8''events-test.csv"
@@ -248,4 +255,52 @@ def test_the_filtered_list_exports_to_csv(
             '{"amount":99.5,"城市":"杭州","$os":"iOS","tags":["a","b"]}',
         ],
         ["2026-11-01T07:59:00+08:00", "sign_up", "u1", "native", _uuid(3), "{}"],
+    ]
+
+
+def test_the_filtered_list_exports_to_excel(
+    client: httpx.Client, live_server: LiveServer, login: Login
+) -> None:
+    send_events(live_server, SENT)
+    sign_in(client, login)
+    r = client.get("/events/export.xlsx", params={"distinct_id": "u1", "lang": "en"})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == XLSX_MEDIA_TYPE
+    assert r.headers["content-disposition"] == "attachment; filename*=UTF-8''events-test.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    sheet = book.active
+    assert sheet is not None
+    # Times are Excel datetimes in the workspace's zone (Asia/Shanghai), text stays text.
+    assert list(sheet.iter_rows(values_only=True)) == [
+        ("timestamp", "event", "distinct_id", "source", "uuid", "properties"),
+        (
+            datetime(2026, 11, 1, 8, 0, 0),
+            "pay",
+            "u1",
+            "native",
+            _uuid(1),
+            '{"amount":99.5,"城市":"杭州","$os":"iOS","tags":["a","b"]}',
+        ),
+        (datetime(2026, 11, 1, 7, 59, 0), "sign_up", "u1", "native", _uuid(3), "{}"),
+    ]
+    assert [c.number_format for c in sheet[2]] == ["yyyy-mm-dd hh:mm:ss", *["@"] * 5]
+    assert (book.sheetnames, sheet.freeze_panes, sheet["A1"].font.b) == (
+        ["Live events"],
+        "A2",
+        True,
+    )
+    # Only .csv and .xlsx exist.
+    missing = client.get("/events/export.xls")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["field"] == "format"
+
+
+def test_a_bad_cursor_is_a_page_not_a_crash(client: httpx.Client, login: Login) -> None:
+    sign_in(client, login)
+    page = client.get("/events?cursor=not-a-cursor", headers={"Accept": "text/html"})
+    assert (page.status_code, page.headers["content-type"]) == (400, "text/html; charset=utf-8")
+    assert 'data-testid="error-page" data-status="400"' in page.text
+    assert [unescape(d) for d in re.findall(r'data-testid="error-detail">([^<]+)<', page.text)] == [
+        "“cursor”的值无效。",
+        "the cursor is not one this server issued",
     ]

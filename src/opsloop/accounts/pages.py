@@ -5,18 +5,26 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
+from fastapi import Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from opsloop.accounts.service import authenticate, password_fingerprint, set_language
 from opsloop.accounts.throttle import LoginThrottle
-from opsloop.web.console_user import ConsoleUserDep, anonymous_language, console_user, safe_next
+from opsloop.errors import NotFound
+from opsloop.web.console_user import (
+    ConsoleRedirect,
+    ConsoleUserDep,
+    anonymous_language,
+    console_user,
+    safe_next,
+)
 from opsloop.web.deps import StateDep
+from opsloop.web.error_pages import SERVER_ERROR, ErrorText, error_page
 from opsloop.web.i18n import N_, normalize_language
 from opsloop.web.session import SessionData, clear_session, read_session, write_session
-from opsloop.web.templating import render_html
+from opsloop.web.templating import page_router, render_html
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 HOME = "/events"
 MSG_BAD_LOGIN = N_("Wrong email or password.")
@@ -64,9 +72,7 @@ def _login_form(
 
 
 def _csrf_failed(request: Request, language: str) -> HTMLResponse:
-    return render_html(
-        request, "error.html", language, {"message": MSG_CSRF, "back": "/"}, status_code=403
-    )
+    return error_page(request, 403, text=ErrorText(SERVER_ERROR.title, MSG_CSRF), language=language)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -77,8 +83,8 @@ def login_page(
     if read_session(request).user_id is not None:
         try:
             console_user(request, state)
-        except HTTPException:
-            pass  # the session has ended: sign in again
+        except ConsoleRedirect:
+            pass  # the session has ended (or has no workspace): sign in again
         else:
             return RedirectResponse(target, status_code=303)
     return _login_form(request, next_path=target)
@@ -181,7 +187,7 @@ def switch_workspace(
         wanted = int(workspace_id)
         chosen = next((m for m in user.memberships if m.workspace.id == wanted), None)
     if chosen is None:
-        raise HTTPException(404, "you are not a member of that workspace")
+        raise NotFound("you are not a member of that workspace", "workspace_id")
     user.session.workspace_id = chosen.workspace.id
     response = RedirectResponse(safe_next(next_path, HOME), status_code=303)
     write_session(request, response, user.session)

@@ -22,13 +22,29 @@ class VolumeSeries:
 
 @dataclass(frozen=True, slots=True)
 class EventVolume:
-    """Events per type and day: the days are whole local days, the last one being today."""
+    """Events per type and day: the days are whole local days, `first` to `last` inclusive."""
 
     timezone: str
     days: tuple[date, ...]
     series: tuple[VolumeSeries, ...]  # the largest total first, then by name
     totals: tuple[int, ...]  # all events per day
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayRange:
+    """Whole local days, `first` to `last` inclusive."""
+
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @classmethod
+    def ending(cls, last: date, days: int) -> DayRange:
+        return cls(last - timedelta(days=days - 1), last)
 
 
 def local_today(timezone: str, now: datetime | None = None) -> date:
@@ -41,6 +57,34 @@ def day_bounds(timezone: str, first: date, last: date) -> tuple[datetime, dateti
     start = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     return start, end
+
+
+def default_volume_range(
+    store: EventStore,
+    workspace_id: int,
+    timezone: str,
+    *,
+    days: int = 30,
+    now: datetime | None = None,
+) -> DayRange:
+    """The `days` days ending today when any event falls in them; else the `days` days ending on
+    the local day of the newest event (imported history and the demo world often end earlier);
+    today's when the workspace has no events at all."""
+    recent = DayRange.ending(local_today(timezone, now), days)
+    start, end = day_bounds(timezone, recent.first, recent.last)
+    cur = store.cursor()
+    try:
+        row = cur.execute(
+            "SELECT count(*) FILTER (WHERE timestamp >= ? AND timestamp < ?) > 0,"
+            " max(timestamp) FROM events WHERE workspace_id = ?",
+            [start, end, workspace_id],
+        ).fetchone()
+    finally:
+        cur.close()
+    any_recent, newest = row if row is not None else (False, None)
+    if any_recent or newest is None:
+        return recent
+    return DayRange.ending(newest.astimezone(ZoneInfo(timezone)).date(), days)
 
 
 def event_names(store: EventStore, workspace_id: int) -> list[str]:
@@ -57,17 +101,11 @@ def event_names(store: EventStore, workspace_id: int) -> list[str]:
 
 
 def event_volume(
-    store: EventStore,
-    workspace_id: int,
-    timezone: str,
-    *,
-    days: int = 30,
-    now: datetime | None = None,
+    store: EventStore, workspace_id: int, timezone: str, days: DayRange
 ) -> EventVolume:
-    """Events per type and local day over the last `days` days (today included)."""
-    last = local_today(timezone, now)
-    first = last - timedelta(days=days - 1)
-    start, end = day_bounds(timezone, first, last)
+    """Events per type and local day over `days` (both ends included)."""
+    n = days.days
+    start, end = day_bounds(timezone, days.first, days.last)
     cur = store.cursor()
     try:
         rows = cur.execute(
@@ -78,14 +116,14 @@ def event_volume(
         ).fetchall()
     finally:
         cur.close()
-    day_list = tuple(first + timedelta(days=i) for i in range(days))
+    day_list = tuple(days.first + timedelta(days=i) for i in range(n))
     index = {d: i for i, d in enumerate(day_list)}
-    counts: dict[str, list[int]] = defaultdict(lambda: [0] * days)
-    for event, day, n in rows:
-        counts[event][index[day]] += int(n)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0] * n)
+    for event, day, count in rows:
+        counts[event][index[day]] += int(count)
     series = sorted(
         (VolumeSeries(event, tuple(c), sum(c)) for event, c in counts.items()),
         key=lambda s: (-s.total, s.event),
     )
-    totals = tuple(sum(s.counts[i] for s in series) for i in range(days))
+    totals = tuple(sum(s.counts[i] for s in series) for i in range(n))
     return EventVolume(timezone, day_list, tuple(series), totals, sum(totals))

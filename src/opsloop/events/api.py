@@ -16,12 +16,14 @@ from opsloop.web.deps import StateDep, TokenDep
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
 
-def _encode_cursor(cursor: tuple[datetime, str]) -> str:
+def encode_cursor(cursor: tuple[datetime, str]) -> str:
+    """An opaque page cursor (the last row's timestamp and uuid) for a `next` link."""
     raw = orjson.dumps([cursor[0].isoformat(), cursor[1]])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(text: str) -> tuple[datetime, str]:
+def decode_cursor(text: str) -> tuple[datetime, str]:
+    """The cursor `encode_cursor` made; anything else is an InvalidInput on field `cursor`."""
     try:
         ts, uid = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         return parse_timestamp(ts, "cursor"), str(uid)
@@ -54,11 +56,11 @@ def list_events(
         after=_time_param(after, "after"),
         before=_time_param(before, "before"),
         limit=limit,
-        cursor=_decode_cursor(cursor) if cursor else None,
+        cursor=decode_cursor(cursor) if cursor else None,
     )
     next_url = None
     if nxt is not None:
-        next_url = str(request.url.include_query_params(cursor=_encode_cursor(nxt)))
+        next_url = str(request.url.include_query_params(cursor=encode_cursor(nxt)))
     return {"results": page, "next": next_url}
 
 

@@ -4,31 +4,53 @@ and event volume by type and day."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from opsloop.events.activity import event_names, event_volume
-from opsloop.events.api import _decode_cursor, _encode_cursor
+from opsloop.errors import InvalidInput
+from opsloop.events.activity import (
+    DayRange,
+    default_volume_range,
+    event_names,
+    event_volume,
+    local_today,
+)
+from opsloop.events.api import decode_cursor, encode_cursor
 from opsloop.ingest.common import parse_timestamp
 from opsloop.web.bar_chart import stacked_bars
 from opsloop.web.console_user import ConsoleUser, ConsoleUserDep, ConsoleUserJsonDep
 from opsloop.web.deps import StateDep
-from opsloop.web.export import csv_response
-from opsloop.web.i18n import N_
-from opsloop.web.templating import Formatter, render_fragment, render_page
+from opsloop.web.export import Column, ExportTable, export_response
+from opsloop.web.i18n import N_, translate
+from opsloop.web.templating import Formatter, page_router, render_fragment, render_page
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 PAGE_SIZE = 50
 FEED_LIMIT = 100
 EXPORT_LIMIT = 10_000
-VOLUME_DAYS = 30
+VOLUME_DAYS = 30  # the volume page's default range
+MAX_VOLUME_DAYS = 366
+# Days the volume page accepts (far enough out for any history; keeps day arithmetic in range).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+MSG_BAD_DATE = N_("Enter dates as YYYY-MM-DD.")
+MSG_DAY_BOUNDS = N_("Choose days between 1970 and 2999.")
+MSG_REVERSED = N_("The start date must not be after the end date.")
+MSG_TOO_LONG = N_("Choose at most %(days)s days.")
+EVENT_COLUMNS = (
+    Column("timestamp", "datetime"),
+    Column("event"),
+    Column("distinct_id"),
+    Column("source"),
+    Column("uuid"),
+    Column("properties"),
+)
 # Shown beside the event when present, after the event's own (non-$) properties.
 KEY_PROPERTIES = (
     "$current_url",
@@ -119,7 +141,7 @@ def live_events(
         event=filters.get("event"),
         distinct_id=filters.get("distinct_id"),
         limit=PAGE_SIZE,
-        cursor=_decode_cursor(cursor) if cursor else None,
+        cursor=decode_cursor(cursor) if cursor else None,
     )
     rows = [event_row(r) for r in page]
     query = urlencode(filters)
@@ -134,13 +156,14 @@ def live_events(
             "is_first_page": cursor is None,
             "newest": rows[0].timestamp.isoformat() if rows else "",
             "older_url": (
-                "/events?" + urlencode({**filters, "cursor": _encode_cursor(nxt)})
+                "/events?" + urlencode({**filters, "cursor": encode_cursor(nxt)})
                 if nxt is not None
                 else None
             ),
             "newest_url": "/events" + (f"?{query}" if query else ""),
             "feed_url": "/events/feed?" + urlencode({**filters, "after": ""}),
-            "export_url": "/events/export.csv" + (f"?{query}" if query else ""),
+            "export_csv_url": "/events/export.csv" + (f"?{query}" if query else ""),
+            "export_xlsx_url": "/events/export.xlsx" + (f"?{query}" if query else ""),
         },
         nav="live",
     )
@@ -174,28 +197,121 @@ def live_feed(
     }
 
 
+class RangeProblem(Exception):
+    """A from/to pair the volume page cannot show: `message` is a message id (in English),
+    formatted with `days`."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message % {"days": MAX_VOLUME_DAYS})
+        self.message = message
+        self.field = field
+
+
+def _parse_day(text: str | None, field: str) -> date | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise RangeProblem(MSG_BAD_DATE, field) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise RangeProblem(MSG_DAY_BOUNDS, field)
+    return day
+
+
+def requested_range(date_from: str | None, date_to: str | None) -> DayRange | None:
+    """The days asked for, None when neither end is given; one end alone means the
+    VOLUME_DAYS days starting or ending there. Raises RangeProblem."""
+    first, last = _parse_day(date_from, "from"), _parse_day(date_to, "to")
+    if first is None and last is None:
+        return None
+    if first is None:
+        assert last is not None
+        first = max(FIRST_DAY, last - timedelta(days=VOLUME_DAYS - 1))
+    if last is None:
+        last = min(LAST_DAY, first + timedelta(days=VOLUME_DAYS - 1))
+    if first > last:
+        raise RangeProblem(MSG_REVERSED, "from")
+    chosen = DayRange(first, last)
+    if chosen.days > MAX_VOLUME_DAYS:
+        raise RangeProblem(MSG_TOO_LONG, "to")
+    return chosen
+
+
+def _range_query(days: DayRange) -> str:
+    return urlencode({"from": days.first.isoformat(), "to": days.last.isoformat()})
+
+
+def _shifted(days: DayRange, by: int) -> str | None:
+    """The link to the range of the same length `by` lengths later (or earlier)."""
+    step = timedelta(days=days.days * by)
+    first, last = days.first + step, days.last + step
+    if first < FIRST_DAY or last > LAST_DAY:
+        return None
+    return "/events/volume?" + _range_query(DayRange(first, last))
+
+
+FromQuery = Annotated[str | None, Query(alias="from")]
+ToQuery = Annotated[str | None, Query(alias="to")]
+
+
 @router.get("/events/volume", response_class=HTMLResponse)
-def volume(request: Request, state: StateDep, user: ConsoleUserDep) -> HTMLResponse:
+def volume(
+    request: Request,
+    state: StateDep,
+    user: ConsoleUserDep,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
+) -> HTMLResponse:
     ws = user.workspace
-    vol = event_volume(state.store, ws.id, ws.timezone, days=VOLUME_DAYS)
+    problem = None
+    try:
+        chosen = requested_range(date_from, date_to)
+    except RangeProblem as exc:
+        chosen, problem = None, exc
+    days = chosen or default_volume_range(state.store, ws.id, ws.timezone, days=VOLUME_DAYS)
+    vol = event_volume(state.store, ws.id, ws.timezone, days)
+    today = local_today(ws.timezone)
+    query = _range_query(days)
     return render_page(
         request,
         user,
         "events/volume.html",
-        {"volume": vol, "chart": stacked_bars(vol), "today": vol.totals[-1]},
+        {
+            "volume": vol,
+            "chart": stacked_bars(vol),
+            "range": days,
+            "last_day_total": vol.totals[-1],
+            "last_day_is_today": days.last == today,
+            # The default range moved away from today: there is nothing recent to show.
+            "moved_to_newest": chosen is None and days != DayRange.ending(today, VOLUME_DAYS),
+            "custom": chosen is not None,
+            "problem": problem,
+            "max_days": MAX_VOLUME_DAYS,
+            "form_from": date_from if problem else days.first.isoformat(),
+            "form_to": date_to if problem else days.last.isoformat(),
+            "first_day": FIRST_DAY.isoformat(),
+            "last_day": LAST_DAY.isoformat(),
+            "earlier_url": _shifted(days, -1),
+            "later_url": _shifted(days, 1),
+            "export_csv_url": f"/events/volume.csv?{query}",
+            "export_xlsx_url": f"/events/volume.xlsx?{query}",
+        },
         nav="volume",
+        status_code=400 if problem else 200,
     )
 
 
-@router.get("/events/export.csv")
+@router.get("/events/export.{fmt}")
 def export_events(
     state: StateDep,
     user: ConsoleUserDep,
+    fmt: str,
     event: str | None = None,
     distinct_id: str | None = None,
 ) -> Response:
     """The newest events matching the filters (at most EXPORT_LIMIT), times in the workspace's
-    time zone."""
+    time zone, as CSV or Excel."""
     ws = user.workspace
     filters = _filters(event, distinct_id)
     page, _ = state.store.list_events(
@@ -204,30 +320,52 @@ def export_events(
         distinct_id=filters.get("distinct_id"),
         limit=EXPORT_LIMIT,
     )
-    tz = ZoneInfo(ws.timezone)
-    return csv_response(
-        f"events-{ws.name}.csv",
-        ["timestamp", "event", "distinct_id", "source", "uuid", "properties"],
-        (
-            [
-                r["timestamp"].astimezone(tz).isoformat(),
+    table = ExportTable(
+        f"events-{ws.name}",
+        EVENT_COLUMNS,
+        [
+            (
+                r["timestamp"],
                 r["event"],
                 r["distinct_id"],
                 r["source"] or "",
                 r["uuid"],
                 orjson.dumps(r["properties"]).decode(),
-            ]
+            )
             for r in page
-        ),
+        ],
+        timezone=ws.timezone,
+        sheet=translate(user.language, N_("Live events")),
     )
+    return export_response(table, fmt)
 
 
-@router.get("/events/volume.csv")
-def export_volume(state: StateDep, user: ConsoleUserDep) -> Response:
+@router.get("/events/volume.{fmt}")
+def export_volume(
+    state: StateDep,
+    user: ConsoleUserDep,
+    fmt: str,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
+) -> Response:
+    """The volume table of the range asked for (the page's default range without one)."""
     ws = user.workspace
-    vol = event_volume(state.store, ws.id, ws.timezone, days=VOLUME_DAYS)
-    return csv_response(
-        f"event-volume-{ws.name}.csv",
-        ["event", "total", *(d.isoformat() for d in vol.days)],
-        [[s.event, s.total, *s.counts] for s in vol.series],
+    try:
+        chosen = requested_range(date_from, date_to)
+    except RangeProblem as exc:
+        raise InvalidInput(str(exc), exc.field) from None
+    days = chosen or default_volume_range(state.store, ws.id, ws.timezone, days=VOLUME_DAYS)
+    vol = event_volume(state.store, ws.id, ws.timezone, days)
+    table = ExportTable(
+        f"event-volume-{ws.name}-{days.first.isoformat()}-{days.last.isoformat()}",
+        (
+            Column("event"),
+            Column("total", "integer"),
+            *(Column(d.isoformat(), "integer") for d in vol.days),
+        ),
+        [(s.event, s.total, *s.counts) for s in vol.series],
+        timezone=ws.timezone,
+        frozen_columns=1,
+        sheet=translate(user.language, N_("Event volume")),
     )
+    return export_response(table, fmt)

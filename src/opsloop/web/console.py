@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import mimetypes
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
 from opsloop.accounts.pages import HOME
 from opsloop.accounts.pages import router as accounts_router
 from opsloop.events.pages import router as events_router
 from opsloop.web.session import read_session
-from opsloop.web.templating import STATIC_DIR
+from opsloop.web.templating import STATIC_DIR, page_router
 from opsloop.workspaces.pages import router as workspaces_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 
 

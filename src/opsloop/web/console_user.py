@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
 from opsloop.accounts.models import User
 from opsloop.accounts.service import (
@@ -73,6 +73,15 @@ class _NoMembership(Exception):
     pass
 
 
+class ConsoleRedirect(Exception):
+    """Raised by a page's dependencies to send the browser elsewhere (303 See Other): the sign-in
+    form for a signed-out visitor, /no-access for a user without a workspace."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
 def _resolve(request: Request, state: StateDep) -> ConsoleUser | None:
     session = read_session(request)
     if session.user_id is None:
@@ -102,10 +111,10 @@ def console_user(request: Request, state: StateDep) -> ConsoleUser:
     try:
         user = _resolve(request, state)
     except _NoMembership:
-        raise HTTPException(303, headers={"Location": "/no-access"}) from None
+        raise ConsoleRedirect("/no-access") from None
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise HTTPException(303, headers={"Location": f"/login?next={quote(target, safe='')}"})
+        raise ConsoleRedirect(f"/login?next={quote(target, safe='')}")
     return user
 
 

@@ -1,4 +1,6 @@
-"""One place that turns errors into JSON answers: {"error": {"code", "message", "field"}}."""
+"""One place that turns errors into answers: JSON `{"error": {"code", "message", "field"}}` for
+the REST API, the ingestion endpoints and any client that does not ask for HTML; a styled page in
+the reader's language inside the console (see `error_pages.wants_html`)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,12 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opsloop.errors import OpsLoopError
+from opsloop.web.console_user import ConsoleRedirect
+from opsloop.web.error_pages import error_page, wants_html
 from opsloop.web.responses import OrjsonResponse
 
 log = logging.getLogger(__name__)
@@ -18,31 +23,50 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, o
     return {"error": {"code": code, "message": message, "field": field}}
 
 
+def error_answer(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The page or the JSON body for one error."""
+    if wants_html(request):
+        try:
+            page = error_page(request, status, detail=message, field=field)
+            page.headers.update(headers or {})
+            return page
+        except Exception:  # a page that cannot be drawn must not hide the error itself
+            log.exception("the error page failed; answering with JSON")
+    return OrjsonResponse(error_body(code, message, field), status_code=status, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ConsoleRedirect)
+    async def _redirect(_: Request, exc: ConsoleRedirect) -> Response:
+        return RedirectResponse(exc.location, status_code=303)
+
     @app.exception_handler(OpsLoopError)
-    async def _domain(_: Request, exc: OpsLoopError) -> OrjsonResponse:
-        return OrjsonResponse(exc.to_dict(), status_code=exc.status)
+    async def _domain(request: Request, exc: OpsLoopError) -> Response:
+        return error_answer(request, exc.status, exc.code, exc.message, exc.field)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> OrjsonResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
         loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
-        return OrjsonResponse(
-            error_body("invalid_input", str(first.get("msg", "invalid request")), loc or None),
-            status_code=422,
-        )
+        message = str(first.get("msg", "invalid request"))
+        return error_answer(request, 422, "invalid_input", message, loc or None)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> OrjsonResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return OrjsonResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        return error_answer(
+            request, exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> OrjsonResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
-        return OrjsonResponse(
-            error_body("internal_error", "an unexpected error happened; it has been logged"),
-            status_code=500,
-        )
+        message = "an unexpected error happened; it has been logged"
+        return error_answer(request, 500, "internal_error", message)

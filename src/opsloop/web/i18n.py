@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime, format_skeleton
+from babel.dates import format_datetime, format_interval, format_skeleton
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
@@ -73,6 +73,11 @@ def translations(language: str) -> Translations:
     return Translations(fp=buf, domain="messages")
 
 
+def translate(language: str, message: str) -> str:
+    """One message id in a console language (for text outside templates: file and sheet names)."""
+    return translations(language if language in LANGUAGES else DEFAULT_LANGUAGE).gettext(message)
+
+
 @cache
 def babel_locale(language: str) -> Locale:
     return Locale.parse(LANGUAGES[language])
@@ -95,6 +100,16 @@ def format_time(value: datetime, language: str, timezone: str, fmt: str = "mediu
 
 def format_day(value: date, language: str) -> str:
     return format_skeleton("MMMd", value, locale=babel_locale(language))
+
+
+def format_date(value: date, language: str) -> str:
+    """A day with its year: 2026年11月1日 / Nov 1, 2026."""
+    return format_skeleton("yMMMd", value, locale=babel_locale(language))
+
+
+def format_day_range(first: date, last: date, language: str) -> str:
+    """Days from first to last, both included: 2026年10月30日 – 11月28日 / Oct 30 – Nov 28, 2026."""
+    return format_interval(first, last, "yMMMd", locale=babel_locale(language))
 
 
 def extract_messages(root: Path = PACKAGE_DIR) -> dict[str, tuple[str, str] | None]:

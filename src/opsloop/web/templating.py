@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -20,7 +20,9 @@ from opsloop.web.i18n import (
     LANGUAGES,
     N_,
     format_compact,
+    format_date,
     format_day,
+    format_day_range,
     format_number,
     format_time,
     translations,
@@ -30,6 +32,10 @@ from opsloop.web.session import SessionData, read_session, write_session
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
+
+# On every console route, so that their errors are answered with a page (web/error_pages.py).
+# A route carries the tags of the router that declares it, not of the routers including it.
+CONSOLE_TAG = "console"
 
 ROLE_NAMES = {
     "owner": N_("Owner"),
@@ -70,6 +76,20 @@ class Formatter:
     def day(self, value: date) -> str:
         """A short day: 11月1日 / Nov 1."""
         return format_day(value, self.language)
+
+    def full_day(self, value: date) -> str:
+        """A day with its year: 2026年11月1日 / Nov 1, 2026."""
+        return format_date(value, self.language)
+
+    def day_range(self, first: date, last: date) -> str:
+        """Both days included: 2026年10月30日 – 11月28日 / Oct 30 – Nov 28, 2026."""
+        return format_day_range(first, last, self.language)
+
+
+def page_router() -> APIRouter:
+    """The router of a feature's console pages: left out of the OpenAPI schema and tagged as
+    console routes."""
+    return APIRouter(include_in_schema=False, tags=[CONSOLE_TAG])
 
 
 @cache

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from opsloop.web.console_user import ConsoleUserDep
 from opsloop.web.i18n import N_
-from opsloop.web.templating import render_page
+from opsloop.web.templating import page_router, render_page
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 @dataclass(frozen=True, slots=True)

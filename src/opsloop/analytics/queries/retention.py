@@ -97,46 +97,58 @@ def last_data_day(ctx: QueryContext) -> date | None:
 # -- SQL ---------------------------------------------------------------------------------------
 
 
+def _event_test(ctx: QueryContext, event: str, other: str) -> str | None:
+    """SQL telling one side's events among the source's rows, which are start or return events
+    only: None when that is implied ("$any", or both sides name the same event)."""
+    return None if event in (ANY_EVENT, other) else event_condition(ctx, [event])
+
+
 def _pairs_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> str:
     """One pass over the events, aggregated to (person, period): did a start, did a return, and
-    the breakdown value of the period's first start."""
+    the breakdown value of the period's first start.
+
+    First starts count up to the last cohort period, returns from the period after the first
+    cohort period. Those bounds fall on period starts, so they are tested once per pair; per
+    event only the event tests that the source's WHERE does not already imply remain."""
     d, grain = ctx.dialect, q.period
-    start_at = ctx.utc_start_of
-    start_cond = f"({event_condition(ctx, [q.start_event])}"
-    start_cond += f" AND e.timestamp < {d.timestamp(start_at(period_first_day(grain, hi + 1)))}"
-    first_day = period_first_day(grain, lo)
-    if q.cohort == "any_start":
-        start_cond += f" AND e.timestamp >= {d.timestamp(start_at(first_day))}"
-    start_cond += ")"
-    return_cond = (
-        f"({event_condition(ctx, [q.return_event])}"
-        f" AND e.timestamp >= {d.timestamp(start_at(period_first_day(grain, lo + 1)))})"
-    )
-    columns = {
-        "ps": d.period_start(grain, "e.timestamp", ctx.timezone),
-        "is_start": f"CASE WHEN {start_cond} THEN 1 ELSE 0 END",
-        "is_return": f"CASE WHEN {return_cond} THEN 1 ELSE 0 END",
-    }
+    start_test = _event_test(ctx, q.start_event, q.return_event)
+    back_test = _event_test(ctx, q.return_event, q.start_event)
+    start_until, back_from = period_first_day(grain, hi + 1), period_first_day(grain, lo + 1)
+    columns = {"ps": d.period_start(grain, "e.timestamp", ctx.timezone)}
+    if start_test:
+        columns["is_start"] = f"CASE WHEN {start_test} THEN 1 ELSE 0 END"
+    if back_test:
+        columns["is_return"] = f"CASE WHEN {back_test} THEN 1 ELSE 0 END"
     if q.breakdown:
         columns["bv"] = property_text(d, q.breakdown)
+    extra_where = []
+    if start_test or back_test:  # keep only the events either side can use
+        start_row = f"e.timestamp < {d.timestamp(ctx.utc_start_of(start_until))}"
+        back_row = f"e.timestamp >= {d.timestamp(ctx.utc_start_of(back_from))}"
+        start_row = f"({start_test} AND {start_row})" if start_test else start_row
+        back_row = f"({back_test} AND {back_row})" if back_test else back_row
+        extra_where.append(f"({start_row} OR {back_row})")
     source = events_source(
         ctx,
-        None if q.cohort == "first_event" else first_day,
+        None if q.cohort == "first_event" else period_first_day(grain, lo),
         period_last_day(grain, hi + q.periods),
         events=[q.start_event, q.return_event],
         filters=q.filters,
         with_person=needs_person(q.filters, q.breakdown),
         columns=columns,
-        extra_where=[f"({start_cond} OR {return_cond})"],
+        extra_where=extra_where,
     )
-    first_bv = (
-        "argMin([bv], (ts, bv IS NULL, coalesce(bv, ''))) FILTER (WHERE is_start = 1)"
-        if q.breakdown
-        else "NULL"
-    )
+    s = f"ps < {d.date_literal(start_until)}"
+    r = f"ps >= {d.date_literal(back_from)}"
+    s = f"max(is_start) = 1 AND {s}" if start_test else s
+    r = f"max(is_return) = 1 AND {r}" if back_test else r
+    first_bv = "NULL"
+    if q.breakdown:
+        first_bv = "argMin([bv], (ts, bv IS NULL, coalesce(bv, '')))"
+        first_bv += " FILTER (WHERE is_start = 1)" if start_test else ""
     return (
-        f"SELECT person_id, {d.period_number(grain, 'ps')} AS p, max(is_start) AS s,"
-        " max(is_return) AS r,"
+        f"SELECT person_id, {d.period_number(grain, 'ps')} AS p,"
+        f" CASE WHEN {s} THEN 1 ELSE 0 END AS s, CASE WHEN {r} THEN 1 ELSE 0 END AS r,"
         f" {first_bv} AS bvl FROM ({source}) AS ev GROUP BY person_id, ps"
     )
 
