@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from opsloop.analytics.timezones import offset_case, uses_arithmetic
 from opsloop.errors import InvalidInput
 
 Grain = Literal["hour", "day", "week", "month"]
 PeriodGrain = Literal["day", "week", "month"]
 EPOCH = date(1970, 1, 1)
 WEEK_EPOCH = date(1970, 1, 5)  # a Monday: ISO weeks start on Mondays
-
-_LABEL_FORMAT = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
 
 
 def check_property_name(name: str) -> str:
@@ -50,13 +49,59 @@ class Dialect:
 
     # -- time ------------------------------------------------------------------------------------
 
+    def epoch_micros(self, ts: str) -> str:
+        """A timestamp as BIGINT microseconds since 1970-01-01 UTC."""
+        raise NotImplementedError
+
+    def int_div(self, a: str, b: int) -> str:
+        raise NotImplementedError
+
+    def days_to_date(self, days: str) -> str:
+        """DATE from a number of days since 1970-01-01."""
+        raise NotImplementedError
+
+    def local_micros(self, ts: str, tz: str) -> str:
+        """Wall-clock microseconds in `tz`: integer arithmetic where the zone has few offsets
+        (see timezones.py), else the engine's own time-zone conversion."""
+        micros = self.epoch_micros(ts)
+        if uses_arithmetic(tz):
+            return f"({micros} + {offset_case(micros, tz)})"
+        return self.native_local_micros(ts, tz)
+
+    def native_local_micros(self, ts: str, tz: str) -> str:
+        raise NotImplementedError
+
+    def local_day_number(self, ts: str, tz: str) -> str:
+        """Days since 1970-01-01 of the local calendar day holding `ts`."""
+        return self.int_div(self.local_micros(ts, tz), 86_400_000_000)
+
     def local_date(self, ts: str, tz: str) -> str:
         """The calendar day of `ts` in time zone `tz`, as a DATE."""
+        return self.days_to_date(self.local_day_number(ts, tz))
+
+    def week_start(self, ts: str, tz: str) -> str:
+        """The Monday (a DATE) starting the ISO week that holds `ts` in `tz`."""
+        day = self.local_day_number(ts, tz)
+        return self.days_to_date(f"({day} - (({day} + 3) % 7))")  # 1970-01-01 was a Thursday
+
+    def month_start(self, day: str) -> str:
+        raise NotImplementedError
+
+    def format_date(self, d: str, fmt: str) -> str:
+        raise NotImplementedError
+
+    def hour_label(self, ts: str, tz: str) -> str:
         raise NotImplementedError
 
     def bucket_label(self, grain: Grain, ts: str, tz: str) -> str:
         """The text label of the bucket (hour/day/ISO week start/month) holding `ts` in `tz`."""
-        raise NotImplementedError
+        if grain == "hour":
+            return self.hour_label(ts, tz)
+        if grain == "week":
+            return self.format_date(self.week_start(ts, tz), "%Y-%m-%d")
+        if grain == "month":
+            return self.format_date(self.local_date(ts, tz), "%Y-%m")
+        return self.format_date(self.local_date(ts, tz), "%Y-%m-%d")
 
     def date_diff(self, unit: Literal["day", "week", "month"], start: str, end: str) -> str:
         raise NotImplementedError
@@ -71,7 +116,11 @@ class Dialect:
 
     def period_start(self, grain: PeriodGrain, ts: str, tz: str) -> str:
         """The first local day (a DATE) of the day / ISO week / month holding `ts` in `tz`."""
-        raise NotImplementedError
+        if grain == "week":
+            return self.week_start(ts, tz)
+        if grain == "month":
+            return self.month_start(self.local_date(ts, tz))
+        return self.local_date(ts, tz)
 
     def period_number(self, grain: PeriodGrain, day: str) -> str:
         """Consecutive BIGINTs for consecutive periods, from a DATE that starts one: days since
@@ -141,12 +190,27 @@ class DuckDbDialect(Dialect):
     def timestamp(self, value: datetime) -> str:
         return f"TIMESTAMPTZ {self.string(value.isoformat())}"
 
-    def local_date(self, ts: str, tz: str) -> str:
-        return f"CAST(timezone({self.string(tz)}, {ts}) AS DATE)"
+    def epoch_micros(self, ts: str) -> str:
+        return f"epoch_us({ts})"
 
-    def bucket_label(self, grain: Grain, ts: str, tz: str) -> str:
-        local = f"timezone({self.string(tz)}, {ts})"
-        return f"strftime(date_trunc('{grain}', {local}), '{_LABEL_FORMAT[grain]}')"
+    def native_local_micros(self, ts: str, tz: str) -> str:
+        return f"epoch_us(timezone({self.string(tz)}, {ts}))"
+
+    def int_div(self, a: str, b: int) -> str:
+        return f"({a} // {b})"
+
+    def days_to_date(self, days: str) -> str:
+        return f"(DATE '1970-01-01' + CAST({days} AS INTEGER))"
+
+    def month_start(self, day: str) -> str:
+        return f"CAST(date_trunc('month', {day}) AS DATE)"
+
+    def format_date(self, d: str, fmt: str) -> str:
+        return f"strftime({d}, '{fmt}')"
+
+    def hour_label(self, ts: str, tz: str) -> str:
+        hour = self.int_div(self.local_micros(ts, tz), 3_600_000_000)
+        return f"strftime(make_timestamp({hour} * 3600000000), '%Y-%m-%d %H:00')"
 
     def date_diff(self, unit: Literal["day", "week", "month"], start: str, end: str) -> str:
         return f"date_diff('{unit}', {start}, {end})"
@@ -156,12 +220,6 @@ class DuckDbDialect(Dialect):
 
     def date_literal(self, value: date) -> str:
         return f"DATE {self.string(value.isoformat())}"
-
-    def period_start(self, grain: PeriodGrain, ts: str, tz: str) -> str:
-        local = f"timezone({self.string(tz)}, {ts})"
-        if grain == "day":
-            return f"CAST({local} AS DATE)"
-        return f"CAST(date_trunc('{grain}', {local}) AS DATE)"
 
     def json_text(self, column: str, key: str) -> str:
         path = self.string('$."' + check_property_name(key) + '"')
@@ -185,23 +243,28 @@ class ClickHouseDialect(Dialect):
         text = value.strftime("%Y-%m-%d %H:%M:%S.%f")
         return f"toDateTime64({self.string(text)}, 6, 'UTC')"
 
-    def local_date(self, ts: str, tz: str) -> str:
-        return f"toDate({ts}, {self.string(tz)})"
+    def epoch_micros(self, ts: str) -> str:
+        return f"toUnixTimestamp64Micro({ts})"
 
-    def bucket_label(self, grain: Grain, ts: str, tz: str) -> str:
-        z = self.string(tz)
-        start = {
-            "hour": f"toStartOfHour({ts}, {z})",
-            "day": f"toDate({ts}, {z})",
-            "week": f"toStartOfWeek({ts}, 1, {z})",
-            "month": f"toStartOfMonth({ts}, {z})",
-        }[grain]
-        fmt = _LABEL_FORMAT[grain].replace("%M", "%i")
-        return (
-            f"formatDateTime({start}, '{fmt}', {z})"
-            if grain == "hour"
-            else (f"formatDateTime({start}, '{fmt}')")
-        )
+    def native_local_micros(self, ts: str, tz: str) -> str:
+        zoned = f"toTimeZone({ts}, {self.string(tz)})"
+        return f"(toUnixTimestamp64Micro({ts}) + toInt64(timeZoneOffset({zoned})) * 1000000)"
+
+    def int_div(self, a: str, b: int) -> str:
+        return f"intDiv({a}, {b})"
+
+    def days_to_date(self, days: str) -> str:
+        return f"addDays(toDate('1970-01-01'), toInt32({days}))"
+
+    def month_start(self, day: str) -> str:
+        return f"toStartOfMonth({day})"
+
+    def format_date(self, d: str, fmt: str) -> str:
+        return f"formatDateTime({d}, '{fmt}')"
+
+    def hour_label(self, ts: str, tz: str) -> str:
+        hour = self.int_div(self.local_micros(ts, tz), 3_600_000_000)
+        return f"formatDateTime(toDateTime({hour} * 3600, 'UTC'), '%Y-%m-%d %H:00', 'UTC')"
 
     def date_diff(self, unit: Literal["day", "week", "month"], start: str, end: str) -> str:
         return f"dateDiff('{unit}', {start}, {end})"
@@ -211,12 +274,6 @@ class ClickHouseDialect(Dialect):
 
     def date_literal(self, value: date) -> str:
         return f"toDate({self.string(value.isoformat())})"
-
-    def period_start(self, grain: PeriodGrain, ts: str, tz: str) -> str:
-        z = self.string(tz)
-        if grain == "week":
-            return f"toStartOfWeek({ts}, 1, {z})"
-        return f"toStartOfMonth({ts}, {z})" if grain == "month" else f"toDate({ts}, {z})"
 
     def json_text(self, column: str, key: str) -> str:
         k = self.string(check_property_name(key))
