@@ -89,3 +89,48 @@ def test_bad_queries_are_4xx_naming_the_field(live_server: LiveServer) -> None:
             headers=auth,
         )
         assert r.status_code == 400 and r.json()["error"]["field"] == "property"
+
+
+def test_every_registered_kind_answers_over_rest(live_server: LiveServer) -> None:
+    key, token = live_server.workspace.ingest_key, live_server.workspace.api_token
+    auth = {"Authorization": f"Bearer {token}"}
+    bodies = {
+        "retention": {
+            "start_event": "pay",
+            "return_event": "$any",
+            "period": "day",
+            "periods": 2,
+            "date_from": "2026-11-01",
+            "date_to": "2026-11-03",
+        },
+        "lifecycle": {
+            "event": "$any",
+            "interval": "day",
+            "date_from": "2026-11-01",
+            "date_to": "2026-11-03",
+        },
+        "rfm": {"as_of": "2026-11-05", "scoring": "quintile"},
+    }
+    with httpx.Client(base_url=live_server.url, timeout=30) as c:
+        _send(
+            c,
+            key,
+            [
+                {
+                    "event": "pay",
+                    "distinct_id": "a",
+                    "timestamp": "2026-11-01T02:00:00Z",
+                    "properties": {"amount": 10},
+                },
+                {"event": "view", "distinct_id": "a", "timestamp": "2026-11-02T02:00:00Z"},
+            ],
+        )
+        for kind, body in bodies.items():
+            r = c.post("/api/v1/query", json={"kind": kind, **body}, headers=auth)
+            assert r.status_code == 200, (kind, r.text)
+            assert r.json()["results"], kind
+        retention = c.post(
+            "/api/v1/query", json={"kind": "retention", **bodies["retention"]}, headers=auth
+        ).json()
+        first = retention["results"][0]
+        assert (first["cohort"], first["size"], first["values"][:2]) == ("2026-11-01", 1, [1, 1])

@@ -9,6 +9,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, TypeAdapter
 
 from opsloop.analytics.context import QueryContext
+from opsloop.analytics.queries.lifecycle import LifecycleQuery, run_lifecycle
+from opsloop.analytics.queries.retention import RetentionQuery, run_retention
+from opsloop.analytics.queries.rfm import RfmQuery, run_rfm
 from opsloop.analytics.queries.trends import TrendsQuery, run_trends
 
 
@@ -23,8 +26,13 @@ KINDS: dict[str, QueryKind] = {
     k.name: k
     for k in [
         QueryKind("trends", TrendsQuery, run_trends),
+        QueryKind("retention", RetentionQuery, run_retention),
+        QueryKind("lifecycle", LifecycleQuery, run_lifecycle),
+        QueryKind("rfm", RfmQuery, run_rfm),
     ]
 }
 
-AnyQuery = Annotated[TrendsQuery, Field(discriminator="kind")]
+AnyQuery = Annotated[
+    TrendsQuery | RetentionQuery | LifecycleQuery | RfmQuery, Field(discriminator="kind")
+]
 QUERY_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyQuery)
