@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from opsloop.analytics.context import MAX_RANGE_DAYS, QueryContext
+from opsloop.analytics.context import QueryContext
 from opsloop.analytics.filters import compile_filter, needs_person
 from opsloop.analytics.queries.rfm import rfm_scored_sql
 from opsloop.analytics.segments.rules import (
@@ -46,13 +46,14 @@ class Cohort:
 CohortResolver = Callable[[int], Cohort | None]
 
 
-def did_window(rule: DidRule, as_of: date) -> tuple[date, date]:
-    """The local dates a behaviour condition counts events in (both ends included)."""
+def did_window(rule: DidRule, as_of: date) -> tuple[date | None, date]:
+    """The local dates a behaviour condition counts events in (both ends included; None: from
+    the first event on)."""
     if rule.between is not None:
         return rule.between
     if rule.in_last_days is not None:
         return as_of - timedelta(days=rule.in_last_days - 1), as_of
-    return as_of - timedelta(days=MAX_RANGE_DAYS), as_of
+    return None, as_of
 
 
 def lifecycle_periods(interval: Interval, as_of: date) -> tuple[date, date]:
@@ -131,9 +132,8 @@ class RuleCompiler:
         d = self.ctx.dialect
         current, previous = lifecycle_periods(rule.interval, self.as_of)
         # dormant and returning only look at the two periods; new and resurrecting need the
-        # first activity, looked for as far back as a query may reach.
-        needs_history = rule.stage in ("new", "resurrecting")
-        lo = self.as_of - timedelta(days=MAX_RANGE_DAYS) if needs_history else previous
+        # first activity ever (as queries/lifecycle.py: all history is searched).
+        lo = None if rule.stage in ("new", "resurrecting") else previous
         source = events_source(
             self.ctx,
             lo,

@@ -8,8 +8,8 @@ A rule is one JSON object; combinators nest (at most 8 levels, 100 conditions):
 - Behaviour: `{"did": "pay", "at_least": 2, "in_last_days": 30}` = did `pay` at least twice in
   the 30 local days ending on `as_of` (both ends included); `at_least` defaults to 1, `at_most` is
   optional (`"at_least": 0, "at_most": 1` = never or once); `"between": ["2026-01-01",
-  "2026-01-31"]` instead of `in_last_days` counts in those local dates; with neither, the
-  window is every date up to `as_of` within the longest range a query spans (1,098 days).
+  "2026-01-31"]` instead of `in_last_days` counts in those local dates (at most 1,098 days);
+  with neither, every event up to `as_of` counts.
   `"filters": [{"property": "category", "op": "eq", "value": "美妆"}]` counts only matching
   events. `{"did_not": "app_open", "in_last_days": 14}` = no `app_open` in those 14 days (persons
   who never did anything included). `"$any"` means any activity event.
@@ -18,10 +18,10 @@ A rule is one JSON object; combinators nest (at most 8 levels, 100 conditions):
   overrides its fields (event, amount_property, date_from, filters, scoring, thresholds, high,
   high_score).
 - Lifecycle: `{"lifecycle": "dormant", "interval": "week"}` = the person's lifecycle stage in the
-  period (day, ISO week, month) holding `as_of`, events up to `as_of`: new (first active in this
-  period), returning (active in this and the previous period), resurrecting (active in this one,
-  not the previous one, but before it), dormant (active in the previous period, not in this one).
-  `"event"` (default "$any") names the activity.
+  period (day, ISO week, month) holding `as_of`, events up to `as_of`: new (first active ever in
+  this period), returning (active in this and the previous period), resurrecting (active in this
+  one, not the previous one, but before it), dormant (active in the previous period, not in this
+  one) — the statuses of queries/lifecycle.py for that period. `"event"` (default "$any").
 - Cohort: `{"cohort": 12}` = the members of saved segment 12 (its rule, or its static list).
 
 Example, "paid twice this month, from 小红书, not seen for a week":
@@ -281,12 +281,12 @@ def _lifecycle(data: dict[str, Any], path: str) -> LifecycleRule:
     return LifecycleRule(cast(Stage, stage), cast(Interval, interval), event, path)
 
 
-def cohort_ids(rule: Rule) -> set[int]:
-    """The saved segments a rule refers to directly."""
+def cohort_rules(rule: Rule) -> list[CohortRule]:
+    """The conditions of a rule that name saved segments."""
     if isinstance(rule, CohortRule):
-        return {rule.segment_id}
+        return [rule]
     if isinstance(rule, AllOf | AnyOf):
-        return set().union(*(cohort_ids(r) for r in rule.rules))
+        return [c for r in rule.rules for c in cohort_rules(r)]
     if isinstance(rule, Not):
-        return cohort_ids(rule.rule)
-    return set()
+        return cohort_rules(rule.rule)
+    return []
