@@ -68,6 +68,28 @@ def member_rows(
     return total, [(str(r[0]), orjson.loads(r[1]) if r[1] else {}) for r in rows]
 
 
+def export_members(
+    ctx: QueryContext, rule: Rule, as_of: date, cohorts: CohortResolver | None = None
+) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """Every member as (person id, its smallest distinct_id, properties), by person id; in one
+    query (a join with the distinct_id map), for exports of any size."""
+    d = ctx.dialect
+    columns = "p.id AS person_id, CAST(p.properties AS VARCHAR) AS props"
+    names = (
+        "SELECT person_id, min(distinct_id) AS did FROM person_distinct_ids"
+        f" WHERE workspace_id = {ctx.workspace_id} GROUP BY person_id"
+    )
+    sql = (
+        f"SELECT {d.uuid_text('m.person_id')} AS pid, n.did, m.props"
+        f" FROM ({segment_sql(ctx, rule, as_of, cohorts, columns)}) AS m"
+        f" LEFT JOIN ({names}) AS n ON n.person_id = m.person_id ORDER BY pid"
+    )
+    return [
+        (str(pid), None if did is None else str(did), orjson.loads(props) if props else {})
+        for pid, did, props in ctx.engine.rows(sql)
+    ]
+
+
 def count_members(
     ctx: QueryContext, rule: Rule, as_of: date, cohorts: CohortResolver | None = None
 ) -> int:
