@@ -104,7 +104,16 @@ def import_(
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import events; rows that fail checks go to a quarantine file, the counts reconcile."""
+    """Import events from a file.
+
+    Columns event, distinct_id, timestamp and uuid map by name (--map renames a column).
+
+    Every other column becomes a property, typed; empty cells are left out.
+
+    Timestamps: ISO 8601 (no offset means UTC) or epoch seconds/ms.
+
+    Refused rows go to a quarantine file: read = accepted + quarantined + duplicates.
+    """
     settings = settings_for(data_dir)
     request = ImportRequest(file, workspace, file_format, tuple(mapping or ()))
     with errors_as_exit():

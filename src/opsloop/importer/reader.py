@@ -23,6 +23,7 @@ ImportFormat = Literal["csv", "jsonl", "parquet"]
 FORMATS: tuple[ImportFormat, ...] = ("csv", "jsonl", "parquet")
 EXTENSIONS: dict[str, ImportFormat] = {
     ".csv": "csv",
+    ".tsv": "csv",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "jsonl",
