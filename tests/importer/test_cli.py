@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from opsloop.db import open_database
+from opsloop.events import open_event_store
+from opsloop.events.schema import person_id_for
 from opsloop.importer.models import ImportRun
 from opsloop.ingest.common import event_uuid
 from tests.importer.conftest import (
@@ -18,6 +20,7 @@ from tests.importer.conftest import (
     comparable,
     expected_from_csv,
     make_data_dir,
+    parse_time,
     stored_events,
 )
 from tests.importer.orders import (
@@ -132,6 +135,25 @@ def test_map_renames_chinese_columns(data: DataDir, tmp_path: Path) -> None:
         "张三": {"amount": 88.8, "城市": "上海", "备注": "首单"},
         "李四": {"amount": 12.0, "城市": "北京"},
         "王五": {"城市": "深圳", "备注": '看了"爆款"'},
+    }
+
+
+def test_every_new_distinct_id_gets_its_person(data: DataDir, tmp_path: Path) -> None:
+    header = ["event", "distinct_id", "timestamp"]
+    rows = [
+        ["pay", "张三", "2024-03-01T10:00:00Z"],
+        ["pay", "u:1", "2024-03-01T09:00:00Z"],
+        ["view", "张三", "2024-03-01T08:00:00Z"],
+    ]
+    data.import_json(write_csv(tmp_path / "people.csv", header, rows))
+    store = open_event_store(data.path / "events.duckdb", read_only=True)
+    try:
+        people = {d: store.get_person(data.workspace_id, d) for d in ("张三", "u:1")}
+    finally:
+        store.close()
+    assert {d: (p["id"], p["distinct_ids"], p["created_at"]) for d, p in people.items() if p} == {
+        "张三": (person_id_for(data.workspace_id, "张三"), ["张三"], parse_time(rows[2][2])),
+        "u:1": (person_id_for(data.workspace_id, "u:1"), ["u:1"], parse_time(rows[1][2])),
     }
 
 
