@@ -22,7 +22,8 @@ Definitions (window = local dates `date_from`..`as_of`, both inclusive; `date_fr
   "mean"`, strictly above; compared exactly as score × n > sum of scores), or, with `high:
   "threshold"`, when its score is ≥ `high_score`.
 - Results are ordered by monetary desc, frequency desc, recency asc, person id; `limit`/`offset`
-  page them (optionally within one `segment`); `summary` always counts all scored persons.
+  page them (optionally within one `segment`); `summary` always counts all scored persons;
+  `distinct_id` is the person's smallest distinct id (all of them: the segment query).
 """
 
 from __future__ import annotations
