@@ -207,7 +207,7 @@ def test_resent_events_are_stored_once(live_server: LiveServer) -> None:
     with (
         lossy_proxy(live_server.url, lose=1) as proxy,
         # one batch of exactly the three events, whatever the machine's speed
-        posthog_client(live_server, host=proxy.url, flush_at=3, flush_interval=30) as ph,
+        posthog_client(live_server, host=proxy.url, flush_at=3, flush_interval=3) as ph,
     ):
         retried = [ph.capture("view", distinct_id="u2", properties={"n": n}) for n in range(3)]
         ph.flush(timeout_seconds=20)

@@ -201,7 +201,7 @@ def test_resent_messages_are_stored_once(live_server: LiveServer) -> None:
     with (
         lossy_proxy(live_server.url, lose=1) as proxy,
         # one batch of exactly the three messages, whatever the machine's speed
-        segment_client(live_server, host=proxy.url, upload_size=3, upload_interval=30) as c,
+        segment_client(live_server, host=proxy.url, upload_size=3, upload_interval=3) as c,
     ):
         retried = [sent_id(c.track("u2", "view", {"n": n})) for n in range(3)]
         c.flush()
