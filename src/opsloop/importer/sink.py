@@ -3,9 +3,6 @@ into the event store when no server runs for this data folder (DESIGN.md, "One w
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
@@ -16,11 +13,11 @@ from opsloop.errors import InvalidInput, OpsLoopError, StoreBusy, StoreWriteFail
 from opsloop.events import EventStore, WriteResult, open_event_store
 from opsloop.events.schema import EVENT_ARROW_SCHEMA
 from opsloop.settings import Settings
+from opsloop.web.discovery import ServerAddress, running_server
 from opsloop.workspaces.service import create_api_token, revoke_api_token
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 BATCHES_PATH = "/api/v1/import/batches"
-HEALTH_TIMEOUT_SECONDS = 2.0
 BATCH_TIMEOUT_SECONDS = 600.0
 # Rows per batch: the local store takes big ones; the server takes bodies of about this size, so
 # that live ingestion waits at most a moment for each.
@@ -40,43 +37,6 @@ class EventSink(Protocol):
     def append(self, table: pa.Table) -> WriteResult: ...
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ServerAddress:
-    url: str
-    pid: int
-
-
-def running_server(settings: Settings) -> ServerAddress | None:
-    """The server serving this data folder, if its server.json is fresh and it answers."""
-    try:
-        info = json.loads(settings.server_file.read_text())
-        host, port, pid = str(info["host"]), int(info["port"]), int(info["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if not _process_alive(pid):
-        return None
-    if host in ("0.0.0.0", "", "::"):
-        host = "127.0.0.1"
-    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-    try:
-        answer = httpx.get(f"{url}/healthz", timeout=HEALTH_TIMEOUT_SECONDS)
-    except httpx.HTTPError:
-        return None
-    return ServerAddress(url, pid) if answer.status_code == 200 else None
-
-
-def _process_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class LocalSink:
