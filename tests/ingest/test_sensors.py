@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import gzip
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -179,10 +180,16 @@ def test_batch_consumer_sends_gzip_data_lists(live_server: LiveServer) -> None:
 def test_async_batch_consumer(live_server: LiveServer) -> None:
     t = int(datetime.now(UTC).timestamp() * 1000) - 60_000
     consumer = AsyncBatchConsumer(server_url(live_server), flush_max_time=1, flush_size=10)
-    with sensors(consumer) as sa:
-        for i in range(25):
-            sa.track("a-1", "AsyncTrack", {"i": i, "$time": t + i})
-        sa.flush()
+    sa = SensorsAnalytics(consumer)
+    for i in range(25):
+        sa.track("a-1", "AsyncTrack", {"i": i, "$time": t + i})
+    sa.flush()
+    # close() waits for the SDK's sender thread, which never ends if a send failed (the SDK
+    # catches its errors with a non-exception class): fail instead of hanging.
+    closing = threading.Thread(target=sa.close, daemon=True)
+    closing.start()
+    closing.join(timeout=60)
+    assert not closing.is_alive(), "the Sensors SDK's sender thread did not finish"
     assert rows(stored_events(live_server)) == expected(
         [("AsyncTrack", "a-1", t + i, {"i": i, **LIB, "$project": "default"}) for i in range(25)]
     )
