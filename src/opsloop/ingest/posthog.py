@@ -3,6 +3,8 @@
 
 The v0 endpoints take one event, a list, or `{"api_key", "sent_at", "batch": [...]}`, as JSON,
 gzip (`Content-Encoding` or `?compression=gzip-js`) or a form field `data` holding base64 JSON.
+This module also holds the fast field checks and the form decoding that the Segment and Sensors
+parsers share with it.
 """
 
 from __future__ import annotations
