@@ -200,22 +200,17 @@ class EventStore:
         table = events_to_arrow(unique, datetime.now(UTC))
         lo = min(e.timestamp for e in unique) - LIVE_DEDUPE_WINDOW
         hi = max(e.timestamp for e in unique) + LIVE_DEDUPE_WINDOW
-        # No unregister on failure: a failed statement aborts the transaction, where unregistering
-        # would raise and hide the error; the next register of the name replaces the view.
         with self._transaction() as con:
-            con.register("_events_in", table)
-            stored = self._stored_uuids(con, "_events_in", lo, hi)
+            stored = self._stored_uuids(con, table, lo, hi)
             if stored:
                 keep = [(e.workspace_id, e.uuid) not in stored for e in unique]
                 unique = [e for e, k in zip(unique, keep, strict=True) if k]
                 table = table.filter(pa.array(keep, pa.bool_()))
-                con.register("_events_in", table)
             if unique:
-                self._insert_events(con, "_events_in")
+                self._insert_events(con, table)
                 if not self._known_ids(unique):
-                    self._map_new_distinct_ids(con, "_events_in")
+                    self._map_new_distinct_ids(con, table)
                 apply_person_ops(con, [e for e in unique if e.person_ops])
-            con.unregister("_events_in")
         self._remember_ids(unique)
         stored_at = {i for key, i in first_at.items() if key not in stored}
         flags = tuple(i in stored_at for i in range(len(events)))
@@ -235,13 +230,16 @@ class EventStore:
             known.clear()
         known.update((e.workspace_id, e.distinct_id) for e in events)
 
+    @staticmethod
     def _stored_uuids(
-        self, con: duckdb.DuckDBPyConnection, source: str, lo: datetime, hi: datetime
+        con: duckdb.DuckDBPyConnection, _events_in: pa.Table, lo: datetime, hi: datetime
     ) -> set[tuple[int, str]]:
-        """The (workspace_id, uuid) keys of `source` already stored with a timestamp in
-        [lo, hi], spelled as `source` spells them."""
+        """The (workspace_id, uuid) keys of `_events_in` already stored with a timestamp in
+        [lo, hi], spelled as `_events_in` spells them."""
+        # Live groups are read by name from this frame (a replacement scan), which costs less
+        # than registering and unregistering a view around every statement.
         rows = con.execute(
-            f"SELECT k.workspace_id, k.uuid FROM {source} k SEMI JOIN ("
+            "SELECT k.workspace_id, k.uuid FROM _events_in k SEMI JOIN ("
             "  SELECT workspace_id, uuid FROM events WHERE timestamp BETWEEN ? AND ?) e"
             " ON e.workspace_id = k.workspace_id AND e.uuid = k.uuid::UUID",
             [lo, hi],
@@ -305,25 +303,20 @@ class EventStore:
 
     @staticmethod
     def _insert_events(con: duckdb.DuckDBPyConnection, table: pa.Table | str) -> None:
+        """Append `table` (Arrow, read from this frame) or the registered view it names."""
+        _events_in = table
         source = table if isinstance(table, str) else "_events_in"
-        if not isinstance(table, str):
-            con.register("_events_in", table)
-        try:
-            con.execute(
-                "INSERT INTO events SELECT uuid::UUID, workspace_id, event, distinct_id,"
-                " timestamp, received_at, properties::JSON, session_id, lib, os, url, source"
-                f" FROM {source}"
-            )
-        finally:
-            if not isinstance(table, str):
-                con.unregister("_events_in")
+        con.execute(
+            "INSERT INTO events SELECT uuid::UUID, workspace_id, event, distinct_id,"
+            " timestamp, received_at, properties::JSON, session_id, lib, os, url, source"
+            f" FROM {source}"
+        )
 
     @staticmethod
     def _map_new_distinct_ids(con: duckdb.DuckDBPyConnection, table: pa.Table | str) -> int:
         """Give every distinct_id seen for the first time its own person."""
-        source = table if isinstance(table, str) else "_ids_in"
-        if not isinstance(table, str):
-            con.register("_ids_in", table)
+        _events_in = table
+        source = table if isinstance(table, str) else "_events_in"
         rows = con.execute(
             "SELECT n.workspace_id, n.distinct_id, n.first_seen FROM ("
             f"  SELECT workspace_id, distinct_id, min(timestamp) AS first_seen FROM {source}"
@@ -331,12 +324,10 @@ class EventStore:
             " ANTI JOIN person_distinct_ids m"
             "  ON m.workspace_id = n.workspace_id AND m.distinct_id = n.distinct_id"
         ).fetchall()
-        if not isinstance(table, str):
-            con.unregister("_ids_in")
         if not rows:
             return 0
         workspace_ids, distinct_ids, first_seen = zip(*rows, strict=True)
-        new_ids = pa.table(
+        _new_persons = pa.table(
             {
                 "workspace_id": pa.array(workspace_ids, pa.int32()),
                 "distinct_id": pa.array(distinct_ids, pa.string()),
@@ -344,14 +335,12 @@ class EventStore:
                 "person_id": pa.array(_person_ids(rows), pa.string()),
             }
         )
-        con.register("_new_persons", new_ids)
         con.execute(
             "INSERT INTO person_distinct_ids"
             " SELECT workspace_id, distinct_id, person_id::UUID FROM _new_persons;"
             " INSERT INTO persons SELECT workspace_id, person_id::UUID, '{}', false,"
             " first_seen FROM _new_persons"
         )
-        con.unregister("_new_persons")
         return len(rows)
 
     def append_table(
