@@ -38,6 +38,9 @@ LIVE_DEDUPE_WINDOW = timedelta(days=1)
 # ids are all known skips the person-map anti-join (a scan of the whole map).
 MAPPED_IDS_CACHE_LIMIT = 500_000
 
+# Share of the machine's memory DuckDB may use for its cache (a size like "4GB" works too).
+DEFAULT_MEMORY_LIMIT = "25%"
+
 SELECT_EVENT = (
     "SELECT CAST(uuid AS VARCHAR) AS uuid, event, distinct_id, timestamp, received_at,"
     " properties, source FROM events"
@@ -140,7 +143,9 @@ def _promoted(props: list[dict[str, Any]], key: str) -> list[str | None]:
 class EventStore:
     """Events, persons and the distinct_id → person map of every workspace, in one DuckDB file."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT
+    ) -> None:
         self.path = path
         self.read_only = read_only
         try:
@@ -153,6 +158,8 @@ class EventStore:
                 ) from exc
             raise
         self._con.execute("SET TimeZone = 'UTC'")
+        # DuckDB's own default lets its cache take 80% of RAM; the server shares the machine.
+        self._con.execute("SET memory_limit = ?", [memory_limit])
         self._lock = threading.RLock()
         # Bumped on every committed write; caches key on it.
         self.data_version = 0
@@ -543,6 +550,8 @@ class EventStore:
         return int(row[0]) if row else 0
 
 
-def open_event_store(path: Path, *, read_only: bool = False) -> EventStore:
+def open_event_store(
+    path: Path, *, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT
+) -> EventStore:
     path.parent.mkdir(parents=True, exist_ok=True)
-    return EventStore(path, read_only=read_only)
+    return EventStore(path, read_only=read_only, memory_limit=memory_limit)
