@@ -103,18 +103,43 @@ def _event_test(ctx: QueryContext, event: str, other: str) -> str | None:
     return None if event in (ANY_EVENT, other) else event_condition(ctx, [event])
 
 
-def _pairs_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> str:
-    """One pass over the events, aggregated to (person, period): did a start, did a return, and
-    the breakdown value of the period's first start.
-
-    First starts count up to the last cohort period, returns from the period after the first
-    cohort period. Those bounds fall on period starts, so they are tested once per pair; per
-    event only the event tests that the source's WHERE does not already imply remain."""
+def _rows_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> tuple[str, bool, bool]:
+    """The events either side can use, with their period's start `ps` (and `bv`): the SQL, and
+    whether it has `is_start` / `is_return` columns (absent when every row is one)."""
     d, grain = ctx.dialect, q.period
     start_test = _event_test(ctx, q.start_event, q.return_event)
     back_test = _event_test(ctx, q.return_event, q.start_event)
-    start_until, back_from = period_first_day(grain, hi + 1), period_first_day(grain, lo + 1)
-    columns = {"ps": d.period_start(grain, "e.timestamp", ctx.timezone)}
+    ps = d.period_start(grain, "e.timestamp", ctx.timezone)
+    lower = None if q.cohort == "first_event" else period_first_day(grain, lo)
+    with_person = needs_person(q.filters, q.breakdown)
+    if q.breakdown and start_test:
+        # The breakdown is read from start events only: a scan of their own leaves the JSON of
+        # every other event unread (reading it costs more than a second scan).
+        starts = events_source(
+            ctx,
+            lower,
+            period_last_day(grain, hi),
+            events=[q.start_event],
+            filters=q.filters,
+            with_person=with_person,
+            columns={
+                "ps": ps,
+                "is_start": "1",
+                "is_return": "0",
+                "bv": property_text(d, q.breakdown),
+            },
+        )
+        backs = events_source(
+            ctx,
+            period_first_day(grain, lo + 1),
+            period_last_day(grain, hi + q.periods),
+            events=[q.return_event],
+            filters=q.filters,
+            with_person=with_person,
+            columns={"ps": ps, "is_start": "0", "is_return": "1", "bv": "NULL"},
+        )
+        return f"{starts} UNION ALL {backs}", True, True
+    columns = {"ps": ps}
     if start_test:
         columns["is_start"] = f"CASE WHEN {start_test} THEN 1 ELSE 0 END"
     if back_test:
@@ -123,33 +148,49 @@ def _pairs_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> str:
         columns["bv"] = property_text(d, q.breakdown)
     extra_where = []
     if start_test or back_test:  # keep only the events either side can use
-        start_row = f"e.timestamp < {d.timestamp(ctx.utc_start_of(start_until))}"
-        back_row = f"e.timestamp >= {d.timestamp(ctx.utc_start_of(back_from))}"
+        start_row = (
+            f"e.timestamp < {d.timestamp(ctx.utc_start_of(period_first_day(grain, hi + 1)))}"
+        )
+        back_row = (
+            f"e.timestamp >= {d.timestamp(ctx.utc_start_of(period_first_day(grain, lo + 1)))}"
+        )
         start_row = f"({start_test} AND {start_row})" if start_test else start_row
         back_row = f"({back_test} AND {back_row})" if back_test else back_row
         extra_where.append(f"({start_row} OR {back_row})")
     source = events_source(
         ctx,
-        None if q.cohort == "first_event" else period_first_day(grain, lo),
+        lower,
         period_last_day(grain, hi + q.periods),
         events=[q.start_event, q.return_event],
         filters=q.filters,
-        with_person=needs_person(q.filters, q.breakdown),
+        with_person=with_person,
         columns=columns,
         extra_where=extra_where,
     )
-    s = f"ps < {d.date_literal(start_until)}"
-    r = f"ps >= {d.date_literal(back_from)}"
-    s = f"max(is_start) = 1 AND {s}" if start_test else s
-    r = f"max(is_return) = 1 AND {r}" if back_test else r
+    return source, start_test is not None, back_test is not None
+
+
+def _pairs_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> str:
+    """The events aggregated to (person, period): did a start, did a return, and the breakdown
+    value of the period's first start.
+
+    First starts count up to the last cohort period, returns from the period after the first
+    cohort period. Those bounds fall on period starts, so they are tested once per pair; per
+    event only the event tests that the source's WHERE does not already imply remain."""
+    d, grain = ctx.dialect, q.period
+    rows, has_start, has_return = _rows_sql(ctx, q, lo, hi)
+    s = f"ps < {d.date_literal(period_first_day(grain, hi + 1))}"
+    r = f"ps >= {d.date_literal(period_first_day(grain, lo + 1))}"
+    s = f"max(is_start) = 1 AND {s}" if has_start else s
+    r = f"max(is_return) = 1 AND {r}" if has_return else r
     first_bv = "NULL"
     if q.breakdown:
         first_bv = "argMin([bv], (ts, bv IS NULL, coalesce(bv, '')))"
-        first_bv += " FILTER (WHERE is_start = 1)" if start_test else ""
+        first_bv += " FILTER (WHERE is_start = 1)" if has_start else ""
     return (
         f"SELECT person_id, {d.period_number(grain, 'ps')} AS p,"
         f" CASE WHEN {s} THEN 1 ELSE 0 END AS s, CASE WHEN {r} THEN 1 ELSE 0 END AS r,"
-        f" {first_bv} AS bvl FROM ({source}) AS ev GROUP BY person_id, ps"
+        f" {first_bv} AS bvl FROM ({rows}) AS ev GROUP BY person_id, ps"
     )
 
 
