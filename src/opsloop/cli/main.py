@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from opsloop.cli import demo, importer, serve, user, workspace
+from opsloop.cli import demo, importer, query, serve, user, workspace
 
 app = typer.Typer(
     name="opsloop",
@@ -19,6 +19,7 @@ app.add_typer(user.token_app, name="token")
 app.command("demo")(demo.demo)
 app.command("demo-data")(demo.demo_data)
 app.command("import")(importer.import_)
+app.command("query")(query.query)
 
 
 if __name__ == "__main__":
