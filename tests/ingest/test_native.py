@@ -189,3 +189,18 @@ def test_reading_needs_an_api_token(live_server: LiveServer) -> None:
 def test_healthz(live_server: LiveServer) -> None:
     with _client(live_server) as c:
         assert c.get("/healthz").json()["status"] == "ok"
+
+
+def test_gzip_bomb_inside_base64_is_refused_without_inflating() -> None:
+    import base64
+
+    from opsloop.errors import InvalidInput, PayloadTooLarge
+    from opsloop.ingest.common import gunzip_base64
+
+    bomb = base64.b64encode(gzip.compress(b"[" + b" " * 50_000_000 + b"]")).decode()
+    with pytest.raises(PayloadTooLarge):
+        gunzip_base64(bomb, "data", 1_000_000)
+    small = base64.b64encode(gzip.compress(b'{"a": 1}')).decode()
+    assert gunzip_base64(small, "data", 1_000_000) == b'{"a": 1}'
+    with pytest.raises(InvalidInput):
+        gunzip_base64(small[:-8], "data", 1_000_000)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import uuid as uuidlib
 import zlib
 from dataclasses import dataclass, field
@@ -65,12 +64,16 @@ def gunzip_base64(text: str, field_name: str, max_bytes: int) -> bytes:
     except (binascii.Error, ValueError) as exc:
         raise InvalidInput("not valid base64", field=field_name) from exc
     if raw[:2] == b"\x1f\x8b":
+        # Bounded: a small payload must not inflate into gigabytes (gzip bombs).
         try:
-            out = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out = d.decompress(raw, max_bytes + 1)
+        except zlib.error as exc:
             raise InvalidInput("not valid gzip inside base64", field=field_name) from exc
         if len(out) > max_bytes:
             raise PayloadTooLarge(f"the decoded data is larger than {max_bytes} bytes", field_name)
+        if not d.eof:
+            raise InvalidInput("the gzip data inside base64 is truncated", field=field_name)
         return out
     return raw
 
