@@ -216,10 +216,19 @@ def test_breakdown_ties_and_limit(chdb_pool: ChdbPool) -> None:
     ]
 
 
-def test_bad_range_is_invalid_input(world: World) -> None:
+def test_bad_ranges_are_invalid_input(world: World) -> None:
     q = RetentionQuery(date_from=date(2026, 11, 2), date_to=date(2026, 11, 1))
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as backwards:
         run_retention(world.duck, q)
+    assert backwards.value.field == "date_to"
+    q = RetentionQuery(date_from=date(2024, 1, 1), date_to=date(2026, 6, 1), period="month")
+    with pytest.raises(InvalidInput) as too_long:
+        run_retention(world.duck, q.model_copy(update={"periods": 12}))
+    assert too_long.value.field == "periods"
+    longest = {**q.model_dump(), "periods": 6}
+    assert engine_rows(run_both(world.duck, world.ch, longest)) == reference(
+        _world_frame(world), longest
+    )
 
 
 # -- random logs -------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ retention) every period in which a person did `start_event` starts a cohort of i
 - `mode="within"`: in any of periods 1..N;
 - `mode="unbounded"`: in period N or any later one up to `periods` (PostHog's unbounded).
 `values[0]` is the cohort's size in every mode. `date_from`/`date_to` choose the cohort periods
-and snap to whole periods. `filters` narrow both the start and the return events (a start event
+and snap to whole periods; every cohort period is listed (size 0 when nobody started), for each
+breakdown value found. `filters` narrow both the start and the return events (a start event
 that fails them does not count as a first start either). `breakdown` is a property of the
 person's first start event in the cohort period (ties at the same instant: the smallest value,
 a missing value last), or `person.<name>`.
@@ -30,10 +31,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from opsloop.analytics.context import QueryContext, check_range
+from opsloop.analytics.context import MAX_RANGE_DAYS, QueryContext, check_range
 from opsloop.analytics.dialect import EPOCH, WEEK_EPOCH, PeriodGrain
 from opsloop.analytics.filters import PropertyFilter, needs_person, property_text
 from opsloop.analytics.source import ANY_EVENT, event_condition, events_source
+from opsloop.errors import InvalidInput
 
 OTHER = "$other"
 Cells = dict[tuple[str | None, int, int | None], int]  # (breakdown, cohort, k) -> persons
@@ -296,6 +298,11 @@ def run_retention(ctx: QueryContext, q: RetentionQuery) -> dict[str, Any]:
     check_range(q.date_from, q.date_to)
     grain = q.period
     lo, hi = period_of(grain, q.date_from), period_of(grain, q.date_to)
+    if (period_last_day(grain, hi + q.periods) - period_first_day(grain, lo)).days > MAX_RANGE_DAYS:
+        raise InvalidInput(
+            f"the cohort periods and the periods after them span at most {MAX_RANGE_DAYS} days",
+            "periods",
+        )
     last = last_data_day(ctx)
     cells: Cells = {
         (bv, int(c), None if k is None else int(k)): int(n)
