@@ -24,7 +24,7 @@ from opsloop.ingest.api import router as ingest_router
 from opsloop.ingest.service import IngestService
 from opsloop.settings import Settings
 from opsloop.web.console import router as console_router
-from opsloop.web.errors import install_error_handlers
+from opsloop.web.errors import ERROR_RESPONSES, install_error_handlers
 from opsloop.web.responses import OrjsonResponse
 from opsloop.web.state import AppState
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) ->
         version=__version__,
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
+        responses=ERROR_RESPONSES,
     )
     install_error_handlers(app)
 

@@ -9,6 +9,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opsloop.errors import OpsLoopError
@@ -17,6 +18,35 @@ from opsloop.web.error_pages import error_page, wants_html
 from opsloop.web.responses import OrjsonResponse
 
 log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorAnswer(BaseModel):
+    """The body of every 4xx/5xx answer."""
+
+    error: ErrorDetail
+
+
+# Documented on every route (OpenAPI): any of them may answer with these.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorAnswer, "description": description}
+    for status, description in (
+        (400, "Invalid input; `field` names what is wrong"),
+        (401, "No or unknown key or token"),
+        (403, "Not allowed for this role"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (413, "Body or batch too large"),
+        (415, "Unsupported media type"),
+        (422, "Invalid parameters"),
+        (503, "The store is busy or a commit failed; retry"),
+    )
+}
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, object]:
