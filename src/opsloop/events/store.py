@@ -6,7 +6,6 @@ that process writes are serialised by a lock; readers take their own cursor and 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -56,6 +55,18 @@ class WriteResult:
 
 
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
+# person_id_for(workspace_id, distinct_id) in SQL: uuid5 is the SHA-1 of the namespace's bytes
+# and "<workspace_id>:<distinct_id>", cut to 16 bytes, with version 5 and the RFC 4122 variant.
+_PERSON_HASH_SQL = (
+    "sha1('"
+    + "".join(f"\\x{b:02X}" for b in PERSON_NAMESPACE.bytes)
+    + "'::BLOB || encode(CAST(n.workspace_id AS VARCHAR) || ':' || n.distinct_id))"
+)
+_PERSON_ID_SQL = (
+    "CAST(concat(substr(h, 1, 12), '5', substr(h, 14, 3),"
+    " substr('89ab89ab89ab89ab', strpos('0123456789abcdef', substr(h, 17, 1)), 1),"
+    " substr(h, 18, 15)) AS UUID)"
+)
 _MAX_CHUNK_BYTES = 1 << 30
 
 
@@ -119,21 +130,13 @@ def _string_array(buf: bytearray, offsets: list[int]) -> pa.Array:
     return pa.StringArray.from_buffers(len(offsets) - 1, offsets_buffer, pa.py_buffer(buf))
 
 
-def _person_ids(rows: list[tuple[Any, ...]]) -> list[str]:
-    """person_id_for(workspace_id, distinct_id) of each (workspace_id, distinct_id, ...) row:
-    the same uuid5, spelled out without a UUID object per id (new ids arrive in bulk)."""
-    namespace = PERSON_NAMESPACE.bytes
-    sha1 = hashlib.sha1
-    out = []
-    for row in rows:
-        digest = bytearray(
-            sha1(namespace + f"{row[0]}:{row[1]}".encode(), usedforsecurity=False).digest()[:16]
-        )
-        digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-        digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-        x = digest.hex()
-        out.append(f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}")
-    return out
+def _unmapped(ids: str) -> str:
+    """The rows of the query `ids` (workspace_id, distinct_id, ...) whose distinct_id has no
+    person yet, with the hash their person id is made of (h)."""
+    return (
+        f"SELECT n.*, {_PERSON_HASH_SQL} AS h FROM ({ids}) n ANTI JOIN person_distinct_ids m"
+        " ON m.workspace_id = n.workspace_id AND m.distinct_id = n.distinct_id"
+    )
 
 
 def _promoted(props: list[dict[str, Any]], key: str) -> list[str | None]:
@@ -320,35 +323,21 @@ class EventStore:
         )
 
     @staticmethod
-    def _map_new_distinct_ids(con: duckdb.DuckDBPyConnection, table: pa.Table | str) -> int:
-        """Give every distinct_id seen for the first time its own person."""
-        _events_in = table
-        source = table if isinstance(table, str) else "_events_in"
-        rows = con.execute(
-            "SELECT n.workspace_id, n.distinct_id, n.first_seen FROM ("
-            f"  SELECT workspace_id, distinct_id, min(timestamp) AS first_seen FROM {source}"
-            "   GROUP BY ALL) n"
-            " ANTI JOIN person_distinct_ids m"
-            "  ON m.workspace_id = n.workspace_id AND m.distinct_id = n.distinct_id"
-        ).fetchall()
-        if not rows:
-            return 0
-        workspace_ids, distinct_ids, first_seen = zip(*rows, strict=True)
-        _new_persons = pa.table(
-            {
-                "workspace_id": pa.array(workspace_ids, pa.int32()),
-                "distinct_id": pa.array(distinct_ids, pa.string()),
-                "first_seen": pa.array(first_seen, _TIMESTAMP),
-                "person_id": pa.array(_person_ids(rows), pa.string()),
-            }
+    def _map_new_distinct_ids(con: duckdb.DuckDBPyConnection, _events_in: pa.Table) -> None:
+        """Give every distinct_id of `_events_in` seen for the first time its own person,
+        created at its earliest event here. All in SQL: nothing comes back to Python."""
+        firsts = _unmapped(
+            "SELECT workspace_id, distinct_id, min(timestamp) AS first_seen"
+            " FROM _events_in GROUP BY ALL"
         )
+        ids = _unmapped("SELECT DISTINCT workspace_id, distinct_id FROM _events_in")
+        # persons first: both statements see the map as it was before this group.
         con.execute(
-            "INSERT INTO person_distinct_ids"
-            " SELECT workspace_id, distinct_id, person_id::UUID FROM _new_persons;"
-            " INSERT INTO persons SELECT workspace_id, person_id::UUID, '{}', false,"
-            " first_seen FROM _new_persons"
+            f"INSERT INTO persons SELECT workspace_id, {_PERSON_ID_SQL}, '{{}}', false,"
+            f" first_seen FROM ({firsts});"
+            f" INSERT INTO person_distinct_ids SELECT workspace_id, distinct_id, {_PERSON_ID_SQL}"
+            f" FROM ({ids})"
         )
-        return len(rows)
 
     def append_table(
         self, table: pa.Table, *, dedupe: Literal["full", "stored", "none"] = "full"
