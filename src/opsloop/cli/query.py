@@ -244,11 +244,9 @@ def _set_path(request: dict[str, Any], assignment: str) -> None:
         if depth == len(keys) - 1:
             node[slot] = value
             return
-        child = node[slot] if isinstance(node, list) else node.get(slot)
-        if not isinstance(child, dict | list):
-            child = [] if keys[depth + 1].isdigit() else {}
-            node[slot] = child
-        node = child
+        if (node[slot] if isinstance(node, list) else node.get(slot)) is None:
+            node[slot] = [] if keys[depth + 1].isdigit() else {}
+        node = node[slot]
 
 
 # -- answering --------------------------------------------------------------------------------
