@@ -11,7 +11,8 @@ from opsloop.web.state import AppState
 from opsloop.workspaces.service import TokenRef, resolve_api_token
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async: FastAPI runs a plain def dependency in a worker thread, a hop every request pays.
     state: AppState = request.app.state.opsloop
     return state
 
