@@ -477,3 +477,24 @@ def test_a_data_folder_without_events_answers_zeros(tmp_path: Path) -> None:
             for s in ("new", "returning", "resurrecting", "dormant")
         ],
     }
+
+
+def test_a_body_from_stdin_and_a_stale_server_file(shop: Shop) -> None:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    shop.settings.server_file.write_text(
+        json.dumps({"host": "127.0.0.1", "port": 9, "pid": int(done.stdout)})
+    )  # a server that has exited: the query reads the store itself
+    d = str(shop.settings.data_dir)
+    r = runner.invoke(
+        app,
+        ["query", "rfm", "-w", "shop", "--data-dir", d, "--json", "--body", "@-"],
+        input='{"as_of": "2026-06-07", "high_score": 4}',
+    )
+    assert r.exit_code == 0, r.output
+    from_stdin = json.loads(r.stdout)
+    same = shop.answer("rfm", "--to", "2026-06-07", "--set", "high_score=4")
+    assert stable(from_stdin) == stable(same)
+    assert [(p["distinct_id"], p["frequency"], p["monetary"]) for p in same["results"]] == [
+        ("u4", 2, 220), ("u1", 2, 150.5), ("u2", 1, 30)
+    ]  # fmt: skip
