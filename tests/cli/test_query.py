@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from opsloop.analytics.context import QueryContext
@@ -34,6 +35,7 @@ from opsloop.db import open_database
 from opsloop.events import IncomingEvent, open_event_store
 from opsloop.events.schema import PersonOp
 from opsloop.settings import Settings
+from opsloop.workspaces.models import ApiToken
 from opsloop.workspaces.service import CreatedWorkspace, create_workspace
 from tests.conftest import _start
 
@@ -184,6 +186,10 @@ def test_each_kind_answers_alike_locally_through_the_server_and_over_rest(shop: 
             assert rest.status_code == 200, rest.text
             assert list(served) == list(rest.json()), kind  # same keys, seconds and cached too
             assert stable(served) == stable(rest.json()) == stable(local[kind]), kind
+    db = open_database(shop.settings.resolved_database_url)
+    with db.session() as s:  # the tokens the command made for itself are gone
+        assert s.scalars(select(ApiToken.name)).all() == ["workspace"]
+    db.close()
 
 
 # -- plain-Python references over LOG ----------------------------------------------------------
