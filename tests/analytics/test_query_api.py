@@ -110,6 +110,17 @@ def test_every_registered_kind_answers_over_rest(live_server: LiveServer) -> Non
             "date_to": "2026-11-03",
         },
         "rfm": {"as_of": "2026-11-05", "scoring": "quintile"},
+        "funnel": {
+            "steps": [{"event": "pay"}, {"event": "view"}],
+            "window_seconds": 86400 * 2,
+            "date_from": "2026-11-01",
+            "date_to": "2026-11-03",
+        },
+        "segment": {
+            "rule": {"did": "pay", "at_least": 1, "in_last_days": 30},
+            "as_of": "2026-11-05",
+        },
+        "timeline": {"distinct_id": "a"},
     }
     with httpx.Client(base_url=live_server.url, timeout=30) as c:
         _send(
@@ -125,10 +136,17 @@ def test_every_registered_kind_answers_over_rest(live_server: LiveServer) -> Non
                 {"event": "view", "distinct_id": "a", "timestamp": "2026-11-02T02:00:00Z"},
             ],
         )
+        from opsloop.analytics.registry import KINDS
+
+        assert set(bodies) | {"trends"} == set(KINDS)
         for kind, body in bodies.items():
             r = c.post("/api/v1/query", json={"kind": kind, **body}, headers=auth)
             assert r.status_code == 200, (kind, r.text)
             assert r.json()["results"], kind
+        funnel = c.post(
+            "/api/v1/query", json={"kind": "funnel", **bodies["funnel"]}, headers=auth
+        ).json()
+        assert [s["count"] for s in funnel["results"][0]["steps"]] == [1, 1]
         retention = c.post(
             "/api/v1/query", json={"kind": "retention", **bodies["retention"]}, headers=auth
         ).json()

@@ -9,9 +9,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, TypeAdapter
 
 from opsloop.analytics.context import QueryContext
+from opsloop.analytics.queries.funnel import FunnelQuery, run_funnel
 from opsloop.analytics.queries.lifecycle import LifecycleQuery, run_lifecycle
 from opsloop.analytics.queries.retention import RetentionQuery, run_retention
 from opsloop.analytics.queries.rfm import RfmQuery, run_rfm
+from opsloop.analytics.queries.segment import SegmentQuery, run_segment
+from opsloop.analytics.queries.timeline import TimelineQuery, run_timeline
 from opsloop.analytics.queries.trends import TrendsQuery, run_trends
 
 
@@ -29,10 +32,20 @@ KINDS: dict[str, QueryKind] = {
         QueryKind("retention", RetentionQuery, run_retention),
         QueryKind("lifecycle", LifecycleQuery, run_lifecycle),
         QueryKind("rfm", RfmQuery, run_rfm),
+        QueryKind("funnel", FunnelQuery, run_funnel),
+        QueryKind("segment", SegmentQuery, run_segment),
+        QueryKind("timeline", TimelineQuery, run_timeline),
     ]
 }
 
 AnyQuery = Annotated[
-    TrendsQuery | RetentionQuery | LifecycleQuery | RfmQuery, Field(discriminator="kind")
+    TrendsQuery
+    | RetentionQuery
+    | LifecycleQuery
+    | RfmQuery
+    | FunnelQuery
+    | SegmentQuery
+    | TimelineQuery,
+    Field(discriminator="kind"),
 ]
 QUERY_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyQuery)
