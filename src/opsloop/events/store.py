@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from opsloop.errors import StoreBusy
 from opsloop.events.identity import apply_person_ops
+from opsloop.events.person_map import NewIds, PersonMapCache
 from opsloop.events.schema import (
     DDL,
     EVENT_ARROW_SCHEMA,
@@ -33,9 +34,6 @@ from opsloop.events.schema import (
 # Live ingestion checks a re-sent uuid against stored events this close to the incoming
 # timestamps (SDK retries resend the same timestamp); imports check the whole workspace.
 LIVE_DEDUPE_WINDOW = timedelta(days=1)
-# Distinct ids known to be mapped to a person, remembered so that a group of live events whose
-# ids are all known skips the person-map anti-join (a scan of the whole map).
-MAPPED_IDS_CACHE_LIMIT = 500_000
 
 # Share of the machine's memory DuckDB may use for its cache (a size like "4GB" works too).
 DEFAULT_MEMORY_LIMIT = "25%"
@@ -139,6 +137,15 @@ def _unmapped(ids: str) -> str:
     )
 
 
+def _person_op_ids(events: Sequence[IncomingEvent]) -> Iterator[tuple[int, str]]:
+    """The distinct ids that apply_person_ops gives a person when it applies these events."""
+    for e in events:
+        for op in e.person_ops:
+            for did in (e.distinct_id, op.other_id, op.distinct_id):
+                if did is not None:
+                    yield e.workspace_id, did
+
+
 def _promoted(props: list[dict[str, Any]], key: str) -> list[str | None]:
     return [v if type(v) is str or v is None else str(v) for v in (p.get(key) for p in props)]
 
@@ -166,7 +173,7 @@ class EventStore:
         self._lock = threading.RLock()
         # Bumped on every committed write; caches key on it.
         self.data_version = 0
-        self._mapped_ids: set[tuple[int, str]] = set()
+        self._person_map = PersonMapCache()
         if not read_only:
             for statement in DDL:
                 self._con.execute(statement)
@@ -210,7 +217,9 @@ class EventStore:
         table = events_to_arrow(unique, datetime.now(UTC))
         lo = min(e.timestamp for e in unique) - LIVE_DEDUPE_WINDOW
         hi = max(e.timestamp for e in unique) + LIVE_DEDUPE_WINDOW
+        new: NewIds | None = {}
         with self._transaction() as con:
+            version = self.data_version
             stored = self._stored_uuids(con, table, lo, hi)
             if stored:
                 keep = [(e.workspace_id, e.uuid) not in stored for e in unique]
@@ -218,27 +227,17 @@ class EventStore:
                 table = table.filter(pa.array(keep, pa.bool_()))
             if unique:
                 self._insert_events(con, table)
-                if not self._known_ids(unique):
+                new = self._person_map.new_ids(con, version, unique)
+                if new is None:
                     self._map_new_distinct_ids(con, table)
+                elif new:
+                    self._create_persons(con, new)
                 apply_person_ops(con, [e for e in unique if e.person_ops])
-        self._remember_ids(unique)
+        if new is not None:
+            self._person_map.committed(version, [*new, *_person_op_ids(unique)])
         stored_at = {i for key, i in first_at.items() if key not in stored}
         flags = tuple(i in stored_at for i in range(len(events)))
         return WriteResult(len(unique), len(events) - len(unique), flags)
-
-    def _known_ids(self, events: Sequence[IncomingEvent]) -> bool:
-        """True when every distinct_id of `events` is known to be mapped to a person already
-        (then the person-map anti-join can be skipped)."""
-        known = self._mapped_ids
-        return all((e.workspace_id, e.distinct_id) in known for e in events)
-
-    def _remember_ids(self, events: Sequence[IncomingEvent]) -> None:
-        """After a commit: these distinct ids are mapped (map rows are never deleted; merges
-        only re-point them). Bounded: past the limit the cache starts over."""
-        known = self._mapped_ids
-        if len(known) > MAPPED_IDS_CACHE_LIMIT:
-            known.clear()
-        known.update((e.workspace_id, e.distinct_id) for e in events)
 
     @staticmethod
     def _stored_uuids(
@@ -320,6 +319,24 @@ class EventStore:
             "INSERT INTO events SELECT uuid::UUID, workspace_id, event, distinct_id,"
             " timestamp, received_at, properties::JSON, session_id, lib, os, url, source"
             f" FROM {source}"
+        )
+
+    @staticmethod
+    def _create_persons(con: duckdb.DuckDBPyConnection, new: NewIds) -> None:
+        """A person for each of these distinct ids, known to have none (PersonMapCache)."""
+        _new_ids = pa.table(
+            {
+                "workspace_id": pa.array([ws for ws, _ in new], pa.int32()),
+                "distinct_id": pa.array([did for _, did in new], pa.string()),
+                "first_seen": pa.array(list(new.values()), _TIMESTAMP),
+            }
+        )
+        hashed = f"SELECT n.*, {_PERSON_HASH_SQL} AS h FROM _new_ids n"
+        con.execute(
+            f"INSERT INTO persons SELECT workspace_id, {_PERSON_ID_SQL}, '{{}}', false,"
+            f" first_seen FROM ({hashed});"
+            f" INSERT INTO person_distinct_ids SELECT workspace_id, distinct_id, {_PERSON_ID_SQL}"
+            f" FROM ({hashed})"
         )
 
     @staticmethod
