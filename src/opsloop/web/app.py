@@ -35,7 +35,9 @@ def open_state(settings: Settings) -> AppState:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings.resolved_database_url)
     store = open_event_store(settings.event_store_path)
-    writer = GroupCommitWriter(store, mode=settings.writer_mode)
+    writer = GroupCommitWriter(
+        store, mode=settings.writer_mode, commit_interval_ms=settings.commit_interval_ms
+    )
     return AppState(settings, db, store, writer, IngestService(settings, db, writer))
 
 
