@@ -198,7 +198,22 @@ class Server:
 
 def _cpu_seconds(pid: int | None) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return _cpu_seconds_of(Path(f"/proc/{pid}/stat"))
+
+
+def _thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds so far of each thread of a process."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out[int(task.name)] = _cpu_seconds_of(task / "stat")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return out
+
+
+def _cpu_seconds_of(stat: Path) -> float:
+    fields = stat.read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -240,6 +255,7 @@ def run_load(
             clock.go.set()
             time.sleep(max(0.0, start - time.time()))
             cpu_start = _cpu_seconds(server.proc.pid), sum(_cpu_seconds(p.pid) for p in procs)
+            threads_start = _thread_cpu(server.proc.pid)
             profiler = None
             if profile:
                 profiler = subprocess.Popen(
@@ -247,6 +263,7 @@ def run_load(
                 )
             time.sleep(max(0.0, stop - time.time()))
             cpu_stop = _cpu_seconds(server.proc.pid), sum(_cpu_seconds(p.pid) for p in procs)
+            threads_stop = _thread_cpu(server.proc.pid)
             rows = [row for _ in procs for row in queue.get()]
             for proc in procs:
                 proc.join()
@@ -269,6 +286,20 @@ def run_load(
         # os.cpu_count() of them, shared by the server, the clients and anything else running).
         "server_cpu_cores": round((cpu_stop[0] - cpu_start[0]) / seconds, 2),
         "client_cpu_cores": round((cpu_stop[1] - cpu_start[1]) / seconds, 2),
+        # The busiest server threads: the main thread runs the event loop (HTTP, parsing), the
+        # writer thread the commits, DuckDB's workers parts of the queries.
+        "server_main_thread_cpu_cores": round(
+            (threads_stop.get(server.proc.pid, 0.0) - threads_start.get(server.proc.pid, 0.0))
+            / seconds,
+            2,
+        ),
+        "server_busiest_threads_cpu_cores": sorted(
+            (
+                round((threads_stop[t] - threads_start.get(t, 0.0)) / seconds, 2)
+                for t in threads_stop
+            ),
+            reverse=True,
+        )[:4],
         "server_cpu_ms_per_1k_events": round(
             (cpu_stop[0] - cpu_start[0]) * 1000 / max(accepted, 1) * 1000, 1
         ),
