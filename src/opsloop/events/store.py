@@ -205,16 +205,25 @@ class EventStore:
                 raise
             self.data_version += 1
 
-    def write_events(self, events: Sequence[IncomingEvent]) -> WriteResult:
+    def write_events(
+        self, events: Sequence[IncomingEvent], table: pa.Table | None = None
+    ) -> WriteResult:
         """Store live events once each, create persons for new distinct ids and apply person
-        changes, all in one transaction: when this returns, all of it is committed."""
+        changes, all in one transaction: when this returns, all of it is committed. `table`,
+        when given, is events_to_arrow(events) made beforehand."""
         if not events:
             return WriteResult(0, 0)
         first_at: dict[tuple[int, str], int] = {}
         for i, e in enumerate(events):
             first_at.setdefault((e.workspace_id, e.uuid), i)
-        unique = [events[i] for i in first_at.values()]
-        table = events_to_arrow(unique, datetime.now(UTC))
+        if len(first_at) == len(events):
+            unique = list(events)
+        else:
+            unique = [events[i] for i in first_at.values()]
+            if table is not None:
+                table = table.take(pa.array(list(first_at.values()), pa.int64()))
+        if table is None:
+            table = events_to_arrow(unique, datetime.now(UTC))
         lo = min(e.timestamp for e in unique) - LIVE_DEDUPE_WINDOW
         hi = max(e.timestamp for e in unique) + LIVE_DEDUPE_WINDOW
         new: NewIds | None = {}

@@ -26,6 +26,7 @@ from opsloop.events.store import EventStore, WriteResult
 log = logging.getLogger(__name__)
 
 _STOP = object()
+_Item = tuple[list[IncomingEvent], pa.Table | None, Future[WriteResult]]
 
 
 class GroupCommitWriter:
@@ -50,16 +51,22 @@ class GroupCommitWriter:
         self._thread = threading.Thread(target=self._run, name="opsloop-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, events: Sequence[IncomingEvent]) -> Future[WriteResult]:
+    def submit(
+        self, events: Sequence[IncomingEvent], table: pa.Table | None = None
+    ) -> Future[WriteResult]:
+        """Queue events for the next group. `table`, when given, is events_to_arrow(events) made
+        by the caller: laid out by the request's own thread, while this one commits others."""
         fut: Future[WriteResult] = Future()
         if not events:
             fut.set_result(WriteResult(0, 0, ()))
             return fut
-        self._queue.put((list(events), fut))
+        self._queue.put((list(events), table, fut))
         return fut
 
-    async def write(self, events: Sequence[IncomingEvent]) -> WriteResult:
-        return await asyncio.wrap_future(self.submit(events))
+    async def write(
+        self, events: Sequence[IncomingEvent], table: pa.Table | None = None
+    ) -> WriteResult:
+        return await asyncio.wrap_future(self.submit(events, table))
 
     def write_events(self, events: Sequence[IncomingEvent]) -> WriteResult:
         """Blocking write through the group commit (for code running outside the event loop)."""
@@ -102,17 +109,20 @@ class GroupCommitWriter:
             if stop:
                 return
 
-    def _commit(self, group: list[tuple[list[IncomingEvent], Future[WriteResult]]]) -> None:
-        events = [e for evs, _ in group for e in evs]
+    def _commit(self, group: list[_Item]) -> None:
+        events = [e for evs, _, _ in group for e in evs]
+        tables = [t for _, t, _ in group if t is not None]
         try:
             if self.mode == "row":
                 result = self.store.write_events_row_by_row(events)
+            elif len(tables) == len(group):
+                result = self.store.write_events(events, pa.concat_tables(tables))
             else:
                 result = self.store.write_events(events)
         except Exception:
             if len(group) == 1:
                 log.exception("event write failed")
-                group[0][1].set_exception(
+                group[0][2].set_exception(
                     StoreWriteFailed("the event store could not commit these events; retry")
                 )
                 return
@@ -121,7 +131,7 @@ class GroupCommitWriter:
                 self._commit([g])
             return
         start = 0
-        for evs, fut in group:
+        for evs, _, fut in group:
             flags = result.stored[start : start + len(evs)]
             start += len(evs)
             accepted = sum(flags)

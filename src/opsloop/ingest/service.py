@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from opsloop.db import Database
 from opsloop.errors import Unauthorized
 from opsloop.events import IncomingEvent, WriteResult
+from opsloop.events.store import events_to_arrow
 from opsloop.events.writer import GroupCommitWriter
 from opsloop.ingest.common import ParsedEvent
 from opsloop.settings import Settings
@@ -69,7 +70,8 @@ class IngestService:
             )
             for e in events
         ]
-        return await self.writer.write(bound)
+        # Laid out here, on the event loop, while the writer thread commits earlier groups.
+        return await self.writer.write(bound, events_to_arrow(bound, datetime.now(UTC)))
 
     def ingest_sync(
         self, workspace_id: int, events: Sequence[ParsedEvent], source: str
