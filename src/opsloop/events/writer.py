@@ -29,6 +29,20 @@ _STOP = object()
 _Item = tuple[list[IncomingEvent], pa.Table | None, Future[WriteResult]]
 
 
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Everything start-up allocated lives as long as the process: keep the collector from
+    scanning it again and again while requests allocate (full collections of a few hundred
+    thousand objects otherwise cost a good share of ingestion's CPU). Once per process."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 class GroupCommitWriter:
     """Owns all live writes to an EventStore."""
 
@@ -80,10 +94,7 @@ class GroupCommitWriter:
         # pyarrow imports pandas (when installed) on first use: pay that at start-up, not
         # in the first request's commit.
         pa.array([], pa.string())
-        # Everything start-up allocated lives as long as the process: keep the collector from
-        # scanning it again and again while requests allocate (full collections of a few
-        # hundred thousand objects otherwise cost a good share of ingestion's CPU).
-        gc.freeze()
+        _freeze_startup_objects()
         busy = False  # the last group held several requests: others are sending too
         while True:
             item = self._queue.get()
