@@ -96,7 +96,7 @@ class Reference:
             lo, hi = date.min, self.as_of
         e = e[(e["day"] >= lo) & (e["day"] <= hi)]
         for f in rule.get("filters", []):
-            e = e[e["props"].map(lambda p, f=f: p.get(f["property"]) == f["value"])]
+            e = e[e["props"].map(lambda p, f=f: p.get(f["property"]) == f["value"]).astype(bool)]
         counts = e.groupby("person").size().to_dict()
         least, most = (
             (0, 0) if "did_not" in rule else (rule.get("at_least", 1), rule.get("at_most"))

@@ -55,7 +55,7 @@ def _series_reference(
         e = e[e["event"] == s["event"]]
     for f in s.get("filters", []):
         key, value = f["property"], f["value"]
-        e = e[e["props"].map(lambda p, k=key, v=value: str(p.get(k)) == v)]
+        e = e[e["props"].map(lambda p, k=key, v=value: str(p.get(k)) == v).astype(bool)]
     e = e.assign(bucket=_bucket(e["local"], interval))
     e = e.assign(bv=e["props"].map(lambda p: p.get(bd)) if bd else None)
     prop = s.get("property")
