@@ -3,6 +3,7 @@ on the same data, and the demo world's payment collapse found by a checkout → 
 
 from __future__ import annotations
 
+import random
 import statistics
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -302,24 +303,38 @@ BASE = datetime(2026, 3, 1, 23, 59, 50)  # local; a grid of seconds around midni
 RANGES = [(date(2026, 3, 1), date(2026, 3, 1)), (date(2026, 3, 2), date(2026, 3, 2))]
 RANGES.append((date(2026, 3, 1), date(2026, 3, 2)))
 
-events = st.tuples(
-    st.sampled_from(["p", "q", "r", "s"]),
-    st.sampled_from(["A", "B", "C"]),
-    st.integers(0, 20),  # seconds after BASE: many ties and window edges; midnight at 10
-    st.sampled_from([None, "x", "y"]),
-)
+
+@st.composite
+def logs(draw: st.DrawFn, steps: list[str]) -> list[tuple[str, str, int, str | None]]:
+    """Each person walks with gaps of 0-5 seconds (0: a tie) from a start on either side of
+    midnight, mostly following the funnel's steps, sometimes straying; the rows arrive shuffled.
+    Drawn from a seeded `random.Random`: hypothesis's own draws favour tiny logs and shallow
+    funnels."""
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    rows = []
+    for person in "pqrs"[: rng.randint(1, 4)]:
+        t, at_step = rng.randint(0, 14), 0
+        for _ in range(rng.randint(1, 12)):
+            t += rng.choice([0, 0, 1, 1, 2, 3, 5])
+            if rng.random() < 0.6:
+                event, at_step = steps[at_step % len(steps)], at_step + 1
+            else:
+                event = rng.choice("ABC")
+            rows.append((person, event, t, rng.choice([None, "x", "y"])))
+    rng.shuffle(rows)
+    return rows
 
 
 @st.composite
 def funnels(draw: st.DrawFn) -> dict[str, Any]:
-    n = draw(st.integers(2, 4))
+    n = draw(st.sampled_from([2, 3, 4]))
     steps: list[dict[str, Any]] = [{"event": draw(st.sampled_from("ABC"))} for _ in range(n)]
     if draw(st.booleans()):
         steps[draw(st.integers(0, n - 1))]["filters"] = [{"property": "v", "value": "x"}]
     lo, hi = draw(st.sampled_from(RANGES))
     q: dict[str, Any] = {
         "steps": steps,
-        "window_seconds": draw(st.sampled_from([1, 2, 3, 5, 30])),
+        "window_seconds": draw(st.sampled_from([1, 3, 5, 10, 30])),
         "date_from": lo,
         "date_to": hi,
     }
@@ -334,10 +349,11 @@ def funnels(draw: st.DrawFn) -> dict[str, Any]:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(log=st.lists(events, min_size=1, max_size=30), q=funnels(), data=st.data())
+@given(q=funnels(), data=st.data())
 def test_random_logs_equal_the_reference_on_both_engines(
-    chdb_pool: ChdbPool, log: list[tuple[str, str, int, str | None]], q: dict[str, Any], data: Any
+    chdb_pool: ChdbPool, q: dict[str, Any], data: Any
 ) -> None:
+    log = data.draw(logs([s["event"] for s in q["steps"]]))
     rows = [Row(p, e, BASE + timedelta(seconds=s), {"v": v} if v else {}) for p, e, s, v in log]
     loaded = load_log(rows, chdb_pool)
     check(loaded, q)
