@@ -217,6 +217,13 @@ def _cpu_seconds_of(stat: Path) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return platform.processor()
+
+
 def _percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -328,6 +335,7 @@ def main() -> None:
     args = parser.parse_args()
     shape = (args.clients, args.client_processes, args.batch_size)
     profile = args.profile.split() if args.profile else None
+    load_before = os.getloadavg()[0]
     group = run_load("group", args.seconds, args.warmup, *shape, profile=profile)
     row = None if args.no_baseline else run_load("row", args.baseline_seconds, args.warmup, *shape)
     print(
@@ -339,6 +347,9 @@ def main() -> None:
                     "platform": platform.platform(),
                     "python": platform.python_version(),
                     "duckdb": duckdb.__version__,
+                    "cpu_model": _cpu_model(),
+                    # The machine may be shared: other work running takes cores from the run.
+                    "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                 },
                 "config": {
                     "clients": args.clients,
