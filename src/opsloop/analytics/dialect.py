@@ -144,6 +144,10 @@ class Dialect:
     def uuid_text(self, column: str) -> str:
         return f"CAST({column} AS VARCHAR)"
 
+    def uuid_order(self, column: str) -> str:
+        """A sort key ordering UUIDs as their text does (DuckDB's UUID order already does)."""
+        return column
+
     def count_distinct(self, expr: str) -> str:
         return f"count(DISTINCT {expr})"
 
@@ -293,6 +297,9 @@ class ClickHouseDialect(Dialect):
 
     def uuid_text(self, column: str) -> str:
         return f"toString({column})"
+
+    def uuid_order(self, column: str) -> str:
+        return f"toString({column})"  # ClickHouse orders UUIDs by their swapped 64-bit halves
 
     def count_distinct(self, expr: str) -> str:
         return f"uniqExact({expr})"
