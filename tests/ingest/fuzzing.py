@@ -71,7 +71,11 @@ recent = st.datetimes(
     max_value=(NOW - timedelta(minutes=1)).replace(tzinfo=None),
     timezones=st.just(UTC),
 )
-any_time = st.datetimes(timezones=st.none() | st.just(UTC) | offsets)
+any_time = st.datetimes(
+    min_value=datetime(2, 1, 1),
+    max_value=datetime(9998, 12, 31),
+    timezones=st.none() | st.just(UTC) | offsets,
+)
 
 
 def spellings(dt: datetime) -> st.SearchStrategy[Any]:
@@ -89,7 +93,22 @@ def spellings(dt: datetime) -> st.SearchStrategy[Any]:
     )
 
 
-timestamps = st.one_of(
+# The edges of what datetime holds: an offset can carry them past year 9999 or before year 1.
+edge_times = st.sampled_from(
+    [
+        "9999-12-31T23:59:59-05:00",
+        "9999-12-31T23:59:59.999999+00:00",
+        "0001-01-01T00:00:00+05:00",
+        "0001-01-01",
+        "1970-01-01T00:00:00Z",
+        "1971-01-01T00:00:00Z",
+        -62135596800,
+        253402300800000,
+        1e300,
+        -1e300,
+    ]
+)
+timestamps_within_calendar = st.one_of(
     recent.flatmap(spellings),
     any_time.flatmap(spellings),
     recent.map(lambda d: int(d.timestamp() * 1000)),
@@ -100,6 +119,7 @@ timestamps = st.one_of(
     st.from_regex(r"\A\d{1,16}(\.\d{0,8})?\Z"),
     json_values,
 )
+timestamps = edge_times | timestamps_within_calendar
 ids = st.one_of(
     st.just(FRESH),
     st.uuids().map(lambda u: str(u).upper()),
@@ -245,7 +265,7 @@ posthog_events = st.builds(
         usually="view",
     ),
     maybe(odd_text | st.integers() | json_values, usually="ph-user"),
-    maybe(timestamps),
+    maybe(timestamps_within_calendar),
     maybe(
         properties
         | st.fixed_dictionaries(
@@ -279,7 +299,7 @@ segment_messages = st.builds(
     maybe(odd_text | st.integers() | json_values, usually="seg-user"),
     maybe(odd_text | json_values, usually=MISSING),
     maybe(odd_text | json_values, usually="click"),
-    maybe(timestamps),
+    maybe(timestamps_within_calendar),
     maybe(properties),
     maybe(properties),
     maybe(json_values, usually=MISSING),
@@ -316,7 +336,7 @@ sensors_records = st.builds(
     ),
     maybe(odd_text | st.integers() | json_values, usually="sa-user"),
     maybe(odd_text | json_values, usually="buy"),
-    maybe(timestamps),
+    maybe(timestamps_within_calendar),
     maybe(properties),
     maybe(json_values, usually=MISSING),
 )

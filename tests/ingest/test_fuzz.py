@@ -368,6 +368,37 @@ def test_wire_formats_in_their_own_shape(
         send_and_check(server, c, sent, lambda: request(c))
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="posthog.checked_timestamp (used by PostHog, Segment and Sensors) calls astimezone"
+    " unguarded: a time that UTC puts past year 9999 raises OverflowError, a 500",
+)
+@pytest.mark.parametrize("wire", sorted(FORMATS))
+def test_wire_formats_refuse_times_past_the_calendar(server: LiveServer, wire: str) -> None:
+    item = {
+        "posthog": {"event": "view", "distinct_id": "u", "timestamp": "9999-12-31T23:59:59-05:00"},
+        "segment": {
+            "type": "track",
+            "userId": "u",
+            "event": "view",
+            "timestamp": "9999-12-31T23:59:59-05:00",
+        },
+        "sensors": {
+            "type": "track",
+            "distinct_id": "u",
+            "event": "view",
+            "time": "9999-12-31T23:59:59-05:00",
+        },
+    }[wire]
+    _, paths, prepare = FORMATS[wire]
+    _, request = prepare(server, [item], paths[0], "batch")
+    with client_for(server) as c:
+        r = request(c)
+    assert_well_formed(r)
+    assert r.status_code == 400
+
+
 # -- the OpenAPI schema --------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ _frozen = False
 def _freeze_startup_objects() -> None:
     """Everything start-up allocated lives as long as the process: keep the collector from
     scanning it again and again while requests allocate (full collections of a few hundred
-    thousand objects otherwise cost a good share of ingestion's CPU). Once per process."""
+    thousand objects otherwise take a noticeable share of ingestion's CPU). Once per process."""
     global _frozen
     if not _frozen:
         _frozen = True

@@ -111,7 +111,10 @@ def parse_timestamp(value: Any, field_name: str) -> datetime:
             ts = datetime.fromisoformat(text)
         except ValueError as exc:
             raise InvalidInput(f"timestamp {value!r} is not ISO 8601", field_name) from exc
-        return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        try:
+            return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        except OverflowError as exc:  # 9999-12-31T23:00-05:00 is past year 9999 in UTC
+            raise InvalidInput(f"timestamp {value!r} is out of range", field_name) from exc
     raise InvalidInput("a timestamp must be ISO 8601 text or epoch seconds/ms", field_name)
 
 
@@ -121,7 +124,10 @@ def corrected_timestamp(
     """Correct a device clock by the difference between its sent_at and our clock, then refuse
     what still lies too far in the future."""
     if sent_at is not None:
-        ts = ts + (now - sent_at)
+        try:
+            ts = ts + (now - sent_at)
+        except OverflowError as exc:
+            raise InvalidInput("sent_at is too far from the event's timestamp", field_name) from exc
     if ts > now + max_future:
         raise InvalidInput(
             f"timestamp {ts.isoformat()} is more than {max_future} in the future", field_name

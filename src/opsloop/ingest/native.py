@@ -153,11 +153,11 @@ def _parse_plain(
             return None
         try:
             ts = datetime.fromisoformat(value)
-        except ValueError:
+            ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+            if sent_at is not None:
+                ts = ts + (now - sent_at)
+        except (ValueError, OverflowError):
             return None
-        ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-        if sent_at is not None:
-            ts = ts + (now - sent_at)
         if ts > latest or ts.year < 1971:
             return None
     uid = raw.get("uuid")
