@@ -65,10 +65,9 @@ def _event_names(q: PathsQuery) -> list[str]:
     return list(dict.fromkeys([*q.events, *anchors]))
 
 
-def _ordered(ctx: QueryContext, q: PathsQuery) -> str:
-    """The events with their path (`sess`) and, unless repeats are collapsed, every row."""
+def _source(ctx: QueryContext, q: PathsQuery) -> str:
     d = ctx.dialect
-    source = events_source(
+    return events_source(
         ctx,
         q.date_from,
         q.date_to,
@@ -78,55 +77,70 @@ def _ordered(ctx: QueryContext, q: PathsQuery) -> str:
         columns={
             "t": d.epoch_us("e.timestamp"),
             "rcv": "e.received_at",
-            "uid": d.uuid_text("e.uuid"),
+            "uid": d.uuid_order("e.uuid"),
         },
     )
-    if q.session_minutes is None and not q.collapse_repeats:
-        return f"SELECT person_id, event, t, rcv, uid, 0 AS sess FROM ({source}) AS s"
+
+
+def _numbered(ctx: QueryContext, q: PathsQuery) -> str:
+    """person_id, event, rn (its place among the person's kept events), sess (the rn of its
+    path's first event; a key of the path) and nxt (the next event on the same path, or NULL).
+
+    The expensive part is sorting, so the composite order (time, arrival, uuid) is sorted once
+    and later windows order by the row number it gives."""
+    d = ctx.dialect
     w = f"PARTITION BY person_id ORDER BY {ORDER}"
-    lagged = (
-        f"SELECT person_id, event, t, rcv, uid, {d.lag('t', w)} AS prev_t,"
-        f" {d.lag('event', w)} AS prev_event FROM ({source}) AS s"
+    gap = None if q.session_minutes is None else q.session_minutes * 60_000_000
+    new_path = "prev_t IS NULL" + ("" if gap is None else f" OR t - prev_t >= {gap}")
+    running = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+    if not q.collapse_repeats:
+        first = (
+            f"SELECT person_id, event, t, row_number() OVER ({w}) AS rn, {d.lag('t', w)} AS prev_t,"
+            f" {d.lead('event', w)} AS nxt, {d.lead('t', w)} AS nxt_t FROM ({_source(ctx, q)}) AS s"
+        )
+        if gap is None:
+            return f"SELECT person_id, event, rn, 1 AS sess, nxt FROM ({first}) AS f"
+        by_rn = f"PARTITION BY person_id ORDER BY rn {running}"
+        sess = f"max(CASE WHEN {new_path} THEN rn END) OVER ({by_rn})"
+        return (
+            f"SELECT person_id, event, rn, {sess} AS sess,"
+            f" CASE WHEN nxt_t - t < {gap} THEN nxt END AS nxt FROM ({first}) AS f"
+        )
+    # Collapsing: paths are cut on every event, then repeats dropped and the rest renumbered.
+    first = (
+        f"SELECT person_id, event, t, row_number() OVER ({w}) AS rn0, {d.lag('t', w)} AS prev_t,"
+        f" {d.lag('event', w)} AS prev_event FROM ({_source(ctx, q)}) AS s"
     )
-    new_path = "prev_t IS NULL"
-    if q.session_minutes is not None:
-        new_path += f" OR t - prev_t >= {q.session_minutes * 60_000_000}"
-    sess = (
-        f"sum(CASE WHEN {new_path} THEN 1 ELSE 0 END) OVER ({w}"
-        " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    marked = (
+        f"SELECT person_id, event, rn0, max(CASE WHEN {new_path} THEN rn0 END) OVER"
+        f" (PARTITION BY person_id ORDER BY rn0 {running}) AS sess,"
+        f" ({new_path} OR prev_event <> event) AS kept FROM ({first}) AS f"
     )
-    repeat = f"(NOT ({new_path}) AND prev_event = event)" if q.collapse_repeats else "false"
+    w2 = "PARTITION BY person_id ORDER BY rn0"
     return (
-        f"SELECT person_id, event, t, rcv, uid, sess FROM (SELECT person_id, event, t, rcv, uid,"
-        f" {sess} AS sess, {repeat} AS rep FROM ({lagged}) AS l) AS r WHERE NOT rep"
+        f"SELECT person_id, event, row_number() OVER ({w2}) AS rn, sess,"
+        f" CASE WHEN {d.lead('sess', w2)} = sess THEN {d.lead('event', w2)} END AS nxt"
+        f" FROM ({marked}) AS m WHERE kept"
     )
 
 
 def _steps_sql(ctx: QueryContext, q: PathsQuery) -> str:
-    """One row per kept event: person_id, step, event, and `nxt` when a link leaves it."""
+    """One row per event on a path: person_id, step, event, and `lk` (the next event) when a
+    link leaves it."""
     d = ctx.dialect
-    w = f"PARTITION BY person_id, sess ORDER BY {ORDER}"
-    numbered = (
-        f"SELECT person_id, sess, event, row_number() OVER ({w}) AS rn,"
-        f" {d.lead('event', w)} AS nxt FROM ({_ordered(ctx, q)}) AS o"
-    )
     anchor_event = q.start_event or q.end_event
-    if anchor_event is None:
-        anchored = f"SELECT person_id, event, rn, nxt, 1 AS a FROM ({numbered}) AS n"
+    numbered = _numbered(ctx, q)
+    if anchor_event is None and not q.collapse_repeats:
+        anchored = f"SELECT person_id, event, rn, nxt, sess AS a FROM ({numbered}) AS n"
     else:
-        first = f"min(CASE WHEN event = {d.string(anchor_event)} THEN rn END)"
-        anchored = (
-            f"SELECT person_id, event, rn, nxt, {first} OVER (PARTITION BY person_id, sess) AS a"
-            f" FROM ({numbered}) AS n"
-        )
+        match = "true" if anchor_event is None else f"event = {d.string(anchor_event)}"
+        first = f"min(CASE WHEN {match} THEN rn END) OVER (PARTITION BY person_id, sess)"
+        anchored = f"SELECT person_id, event, rn, nxt, {first} AS a FROM ({numbered}) AS n"
     if q.end_event:
         keep, step, link = f"rn <= a AND rn > a - {q.depth}", f"{q.depth} - (a - rn)", "rn < a"
     else:
-        keep, step, link = (
-            f"rn >= a AND rn < a + {q.depth}",
-            "rn - a + 1",
-            f"rn + 1 < a + {q.depth}",
-        )
+        keep, step = f"rn >= a AND rn < a + {q.depth}", "rn - a + 1"
+        link = f"rn + 1 < a + {q.depth}"
     return (
         f"SELECT person_id, {d.to_int(step)} AS step, event,"
         f" CASE WHEN {link} THEN nxt END AS lk FROM ({anchored}) AS x WHERE {keep}"
