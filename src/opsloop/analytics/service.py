@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import duckdb
 from pydantic import BaseModel, ValidationError
 
 from opsloop.analytics.cache import QueryCache
@@ -44,7 +45,11 @@ def run_query(
         if hit is not None:
             return {**hit, "cached": True}
     started = time.perf_counter()
-    answer = kind.run(ctx, query)
+    try:
+        answer = kind.run(ctx, query)
+    except (OverflowError, duckdb.OutOfRangeException, duckdb.ConversionException) as exc:
+        # Values the engine cannot represent (dates far outside the calendar, huge offsets).
+        raise InvalidInput(f"the query's values are out of range: {exc}", None) from None
     answer["seconds"] = round(time.perf_counter() - started, 4)
     if cache is not None and key is not None:
         cache.put(key, answer)

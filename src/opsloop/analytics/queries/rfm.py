@@ -97,7 +97,7 @@ class RfmQuery(BaseModel):
     high_score: int = Field(default=3, ge=1, le=5)
     segment: str | None = Field(default=None, description="page only this segment's persons")
     limit: int = Field(default=100, ge=0, le=100_000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
 
     @model_validator(mode="after")
     def _thresholds_for_scoring(self) -> RfmQuery:
