@@ -242,6 +242,20 @@ def test_breakdown_is_the_first_step_one_value_and_folds_past_the_limit(
     ]
     folded = check(loaded, {**q, "breakdown_limit": 2})
     assert folded[-1] == ("$other", [2, 1], [15.0])
+    dropped = sorted(person_id(loaded.duck, p) for p in ("p1", "p2"))
+    for ctx in (loaded.duck, loaded.ch):
+        query = FunnelQuery.model_validate(q)
+        assert funnel_people(ctx, query, 1, True, "x") == dropped
+        assert funnel_people(ctx, query, 2, False, "z") == []
+
+
+def test_a_funnel_nobody_enters(chdb_pool: ChdbPool) -> None:
+    loaded = load_log([Row("a", "B", at(0)), Row("a", "A", at(1))], chdb_pool)
+    assert check(loaded, q3("A", "B")) == [(None, [1, 0], [None])]
+    assert check(loaded, q3("C", "A")) == [(None, [0, 0], [None])]
+    assert check(loaded, q3("C", "A", breakdown="src")) == []
+    answer = run_funnel(loaded.ch, FunnelQuery.model_validate(q3("C", "A")))
+    assert [s["conversion_from_start"] for s in answer["results"][0]["steps"]] == [0.0, 0.0]
 
 
 def test_step_filters_and_any_event(chdb_pool: ChdbPool) -> None:
