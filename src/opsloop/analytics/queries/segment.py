@@ -38,7 +38,7 @@ class SegmentQuery(BaseModel):
         default=None, description="the date relative windows end on; default today"
     )
     limit: int = Field(default=100, ge=0, le=100_000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
 
 
 def today(ctx: QueryContext) -> date:
