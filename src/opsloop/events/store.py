@@ -128,6 +128,14 @@ def _string_array(buf: bytearray, offsets: list[int]) -> pa.Array:
     return pa.StringArray.from_buffers(len(offsets) - 1, offsets_buffer, pa.py_buffer(buf))
 
 
+def _insert_sql(source: str) -> str:
+    return (
+        "INSERT INTO events SELECT uuid::UUID, workspace_id, event, distinct_id, timestamp,"
+        " received_at, properties::JSON, session_id, lib, os, url, source"
+        f" FROM {source}"
+    )
+
+
 def _unmapped(ids: str) -> str:
     """The rows of the query `ids` (workspace_id, distinct_id, ...) whose distinct_id has no
     person yet, with the hash their person id is made of (h)."""
@@ -235,12 +243,10 @@ class EventStore:
                 unique = [e for e, k in zip(unique, keep, strict=True) if k]
                 table = table.filter(pa.array(keep, pa.bool_()))
             if unique:
-                self._insert_events(con, table)
                 new = self._person_map.new_ids(con, version, unique)
+                self._insert_live(con, table, new)
                 if new is None:
                     self._map_new_distinct_ids(con, table)
-                elif new:
-                    self._create_persons(con, new)
                 apply_person_ops(con, [e for e in unique if e.person_ops])
         if new is not None:
             self._person_map.committed(version, [*new, *_person_op_ids(unique)])
@@ -323,30 +329,31 @@ class EventStore:
     def _insert_events(con: duckdb.DuckDBPyConnection, table: pa.Table | str) -> None:
         """Append `table` (Arrow, read from this frame) or the registered view it names."""
         _events_in = table
-        source = table if isinstance(table, str) else "_events_in"
-        con.execute(
-            "INSERT INTO events SELECT uuid::UUID, workspace_id, event, distinct_id,"
-            " timestamp, received_at, properties::JSON, session_id, lib, os, url, source"
-            f" FROM {source}"
-        )
+        con.execute(_insert_sql(table if isinstance(table, str) else "_events_in"))
 
     @staticmethod
-    def _create_persons(con: duckdb.DuckDBPyConnection, new: NewIds) -> None:
-        """A person for each of these distinct ids, known to have none (PersonMapCache)."""
-        _new_ids = pa.table(
-            {
-                "workspace_id": pa.array([ws for ws, _ in new], pa.int32()),
-                "distinct_id": pa.array([did for _, did in new], pa.string()),
-                "first_seen": pa.array(list(new.values()), _TIMESTAMP),
-            }
-        )
-        hashed = f"SELECT n.*, {_PERSON_HASH_SQL} AS h FROM _new_ids n"
-        con.execute(
-            f"INSERT INTO persons SELECT workspace_id, {_PERSON_ID_SQL}, '{{}}', false,"
-            f" first_seen FROM ({hashed});"
-            f" INSERT INTO person_distinct_ids SELECT workspace_id, distinct_id, {_PERSON_ID_SQL}"
-            f" FROM ({hashed})"
-        )
+    def _insert_live(
+        con: duckdb.DuckDBPyConnection, _events_in: pa.Table, new: NewIds | None
+    ) -> None:
+        """Append a live group and give `new` distinct ids (known to have none) their persons,
+        in one call: every statement DuckDB runs costs planning, every call a round trip."""
+        sql = _insert_sql("_events_in")
+        if new:
+            _new_ids = pa.table(
+                {
+                    "workspace_id": pa.array([ws for ws, _ in new], pa.int32()),
+                    "distinct_id": pa.array([did for _, did in new], pa.string()),
+                    "first_seen": pa.array(list(new.values()), _TIMESTAMP),
+                }
+            )
+            hashed = f"SELECT n.*, {_PERSON_HASH_SQL} AS h FROM _new_ids n"
+            sql += (
+                f"; INSERT INTO persons SELECT workspace_id, {_PERSON_ID_SQL}, '{{}}', false,"
+                f" first_seen FROM ({hashed});"
+                " INSERT INTO person_distinct_ids"
+                f" SELECT workspace_id, distinct_id, {_PERSON_ID_SQL} FROM ({hashed})"
+            )
+        con.execute(sql)
 
     @staticmethod
     def _map_new_distinct_ids(con: duckdb.DuckDBPyConnection, _events_in: pa.Table) -> None:
