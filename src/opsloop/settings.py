@@ -33,8 +33,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     max_batch_events: int = 10_000
     max_future_seconds: int = 24 * 3600
-    # Group commit: the writer waits at most this long to gather more events.
-    commit_interval_ms: int = 5
+    # Group commit: while several requests are arriving, the writer waits at most this long to
+    # gather more into one commit. 0 (measured best with a few busy clients, benchmarks/README.md):
+    # every commit takes whatever queued while the previous one ran.
+    commit_interval_ms: int = 0
     # "group": one transaction per group of queued requests. "row": one transaction and one
     # single-row INSERT per event, only as the baseline benchmarks/bench_ingest.py compares with.
     writer_mode: Literal["group", "row"] = "group"

@@ -52,7 +52,7 @@ class GroupCommitWriter:
         *,
         max_group_events: int = 50_000,
         mode: Literal["group", "row"] = "group",
-        commit_interval_ms: int = 5,
+        commit_interval_ms: int = 0,
     ) -> None:
         self.store = store
         self.max_group_events = max_group_events
