@@ -1,8 +1,18 @@
 """Every table of the operational store, gathered for Alembic's autogenerate."""
 
 from opsloop.accounts.models import Membership, User
+from opsloop.analytics.segments.models import SavedSegment, SegmentMember
 from opsloop.db.base import Base
 from opsloop.importer.models import ImportRun
 from opsloop.workspaces.models import ApiToken, Workspace
 
-__all__ = ["ApiToken", "Base", "ImportRun", "Membership", "User", "Workspace"]
+__all__ = [
+    "ApiToken",
+    "Base",
+    "ImportRun",
+    "Membership",
+    "SavedSegment",
+    "SegmentMember",
+    "User",
+    "Workspace",
+]
