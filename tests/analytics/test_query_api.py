@@ -116,6 +116,12 @@ def test_every_registered_kind_answers_over_rest(live_server: LiveServer) -> Non
             "date_from": "2026-11-01",
             "date_to": "2026-11-03",
         },
+        "paths": {
+            "start_event": "pay",
+            "depth": 3,
+            "date_from": "2026-11-01",
+            "date_to": "2026-11-03",
+        },
         "segment": {
             "rule": {"did": "pay", "at_least": 1, "in_last_days": 30},
             "as_of": "2026-11-05",
@@ -142,11 +148,23 @@ def test_every_registered_kind_answers_over_rest(live_server: LiveServer) -> Non
         for kind, body in bodies.items():
             r = c.post("/api/v1/query", json={"kind": kind, **body}, headers=auth)
             assert r.status_code == 200, (kind, r.text)
-            assert r.json()["results"], kind
+            answer = r.json()
+            assert answer["nodes" if kind == "paths" else "results"], kind
         funnel = c.post(
             "/api/v1/query", json={"kind": "funnel", **bodies["funnel"]}, headers=auth
         ).json()
         assert [s["count"] for s in funnel["results"][0]["steps"]] == [1, 1]
+        paths = c.post(
+            "/api/v1/query", json={"kind": "paths", **bodies["paths"]}, headers=auth
+        ).json()
+        assert (paths["persons"], paths["nodes"], paths["links"]) == (
+            1,
+            [
+                {"name": "1_pay", "step": 1, "event": "pay", "value": 1},
+                {"name": "2_view", "step": 2, "event": "view", "value": 1},
+            ],
+            [{"source": "1_pay", "target": "2_view", "value": 1}],
+        )
         retention = c.post(
             "/api/v1/query", json={"kind": "retention", **bodies["retention"]}, headers=auth
         ).json()

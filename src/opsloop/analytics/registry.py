@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.queries.funnel import FunnelQuery, run_funnel
 from opsloop.analytics.queries.lifecycle import LifecycleQuery, run_lifecycle
+from opsloop.analytics.queries.paths import PathsQuery, run_paths
 from opsloop.analytics.queries.retention import RetentionQuery, run_retention
 from opsloop.analytics.queries.rfm import RfmQuery, run_rfm
 from opsloop.analytics.queries.segment import SegmentQuery, run_segment
@@ -33,6 +34,7 @@ KINDS: dict[str, QueryKind] = {
         QueryKind("lifecycle", LifecycleQuery, run_lifecycle),
         QueryKind("rfm", RfmQuery, run_rfm),
         QueryKind("funnel", FunnelQuery, run_funnel),
+        QueryKind("paths", PathsQuery, run_paths),
         QueryKind("segment", SegmentQuery, run_segment),
         QueryKind("timeline", TimelineQuery, run_timeline),
     ]
@@ -44,6 +46,7 @@ AnyQuery = Annotated[
     | LifecycleQuery
     | RfmQuery
     | FunnelQuery
+    | PathsQuery
     | SegmentQuery
     | TimelineQuery,
     Field(discriminator="kind"),
