@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-import httpx
+from datetime import date
+from typing import Any
 
+import httpx
+import pytest
+
+from opsloop.analytics.context import QueryContext
+from opsloop.analytics.segments.service import (
+    create_segment,
+    create_static_segment,
+    update_segment,
+)
 from tests.conftest import LiveServer
 
 BODY = {
@@ -170,3 +180,64 @@ def test_every_registered_kind_answers_over_rest(live_server: LiveServer) -> Non
         ).json()
         first = retention["results"][0]
         assert (first["cohort"], first["size"], first["values"][:2]) == ("2026-11-01", 1, [1, 1])
+
+
+def test_saved_segments_in_rules_over_rest_and_their_edits(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule naming saved segments answers through REST; the cached answer is dropped when a
+    segment it used changes, and when the day a default as_of stands for passes."""
+    ws = live_server.workspace
+    auth = {"Authorization": f"Bearer {ws.api_token}"}
+    db = live_server.app_state.db
+    today = [date(2026, 11, 2)]
+    monkeypatch.setattr(QueryContext, "today", lambda ctx: today[0])
+    with httpx.Client(base_url=live_server.url, timeout=30) as c:
+        _send(
+            c,
+            ws.ingest_key,
+            [
+                {"event": "pay", "distinct_id": "a", "timestamp": "2026-11-01T02:00:00Z"},
+                {"event": "pay", "distinct_id": "b", "timestamp": "2026-11-02T02:00:00Z"},
+                {"event": "view", "distinct_id": "c", "timestamp": "2026-11-02T03:00:00Z"},
+            ],
+        )
+        pid = {p["distinct_id"]: p["person_id"] for p in _members(c, auth, {"did": "$any"})}
+        with db.session() as s:
+            picked = create_static_segment(s, ws.id, "picked", [pid["c"]]).id
+            payers = create_segment(s, ws.id, "payers", rule={"did": "pay"}).id
+        rule = {"or": [{"cohort": picked}, {"cohort": payers}]}
+        assert sorted(pid) == ["a", "b", "c"]
+        first = _query(c, auth, rule)
+        assert (first["as_of"], _dids(first), first["cached"]) == ("2026-11-02", "abc", False)
+        assert _query(c, auth, rule)["cached"] is True
+        with db.session() as s:
+            update_segment(s, ws.id, payers, rule={"did": "pay", "in_last_days": 1})
+        fresh = _query(c, auth, rule)
+        assert (_dids(fresh), fresh["cached"]) == ("bc", False)  # a paid on 1 Nov
+        assert _query(c, auth, rule)["cached"] is True
+        today[0] = date(2026, 11, 3)  # a new day: nobody paid on it
+        next_day = _query(c, auth, rule)
+        assert (next_day["as_of"], _dids(next_day), next_day["cached"]) == (
+            "2026-11-03",
+            "c",
+            False,
+        )
+        r = c.post("/api/v1/query", json={"kind": "segment", "rule": {"cohort": 999}}, headers=auth)
+        assert r.status_code == 400 and r.json()["error"]["field"] == "rule.cohort"
+
+
+def _query(c: httpx.Client, auth: dict[str, str], rule: dict[str, Any]) -> dict[str, Any]:
+    r = c.post("/api/v1/query", json={"kind": "segment", "rule": rule}, headers=auth)
+    assert r.status_code == 200, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
+def _members(c: httpx.Client, auth: dict[str, str], rule: dict[str, Any]) -> list[Any]:
+    results: list[Any] = _query(c, auth, rule)["results"]
+    return results
+
+
+def _dids(answer: dict[str, Any]) -> str:
+    return "".join(sorted(p["distinct_id"] for p in answer["results"]))

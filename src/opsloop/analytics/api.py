@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import DuckDbEngine
 from opsloop.analytics.registry import AnyQuery
+from opsloop.analytics.segments.service import cohort_resolver
 from opsloop.analytics.service import run_query
 from opsloop.web.deps import StateDep, TokenDep
 
@@ -20,7 +21,10 @@ def post_query(
     query: Annotated[AnyQuery, Body()], state: StateDep, token: TokenDep
 ) -> dict[str, Any]:
     """The request's `kind` selects the analysis; each kind's fields are in the schema. Answers
-    carry `cached: true` when served from the cache (same query, no new data since)."""
+    carry `cached: true` when served from the cache (same query, no new data since). Segment
+    rules may name the workspace's saved segments (`{"cohort": id}`)."""
     ws = token.workspace
-    ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store))
-    return run_query(ctx, query, state.query_cache)
+    with state.db.session() as s:
+        segments = cohort_resolver(s, ws.id)
+        ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store), segments)
+        return run_query(ctx, query, state.query_cache)

@@ -1,12 +1,24 @@
-"""Answers of repeated queries, keyed by the query and the data's version (a write invalidates)."""
+"""Answers of repeated queries, keyed by the query (its defaults resolved: `as_of` is a date) and
+the data's version (a write invalidates); an answer that used saved segments also keeps their
+versions, and is served only while they are unchanged."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+CacheKey = tuple[int, int, str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedAnswer:
+    answer: dict[str, Any]
+    segments: Mapping[int, str] = field(default_factory=dict)  # saved segment id -> version
 
 
 class QueryCache:
@@ -15,30 +27,40 @@ class QueryCache:
 
     def __init__(self, max_entries: int = 256) -> None:
         self.max_entries = max_entries
-        self._items: OrderedDict[tuple[int, int, str, bytes], dict[str, Any]] = OrderedDict()
+        self._items: OrderedDict[CacheKey, CachedAnswer] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     @staticmethod
-    def key(
-        workspace_id: int, version: int, engine: str, query: Any
-    ) -> tuple[int, int, str, bytes]:
+    def key(workspace_id: int, version: int, engine: str, query: Any) -> CacheKey:
         return (workspace_id, version, engine, orjson.dumps(query, option=orjson.OPT_SORT_KEYS))
 
-    def get(self, key: tuple[int, int, str, bytes]) -> dict[str, Any] | None:
+    def get(
+        self, key: CacheKey, still_valid: Callable[[CachedAnswer], bool] | None = None
+    ) -> CachedAnswer | None:
+        """The answer kept under `key`, unless `still_valid` finds it stale (then forgotten)."""
         with self._lock:
-            answer = self._items.get(key)
-            if answer is None:
+            entry = self._items.get(key)
+        if entry is not None and still_valid is not None and not still_valid(entry):
+            with self._lock:
+                if self._items.get(key) is entry:
+                    del self._items[key]
+            entry = None
+        with self._lock:
+            if entry is None:
                 self.misses += 1
                 return None
-            self._items.move_to_end(key)
+            if key in self._items:
+                self._items.move_to_end(key)
             self.hits += 1
-            return answer
+            return entry
 
-    def put(self, key: tuple[int, int, str, bytes], answer: dict[str, Any]) -> None:
+    def put(
+        self, key: CacheKey, answer: dict[str, Any], segments: Mapping[int, str] | None = None
+    ) -> None:
         with self._lock:
-            self._items[key] = answer
+            self._items[key] = CachedAnswer(answer, dict(segments or {}))
             self._items.move_to_end(key)
             while len(self._items) > self.max_entries:
                 self._items.popitem(last=False)

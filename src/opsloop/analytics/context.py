@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from opsloop.analytics.dialect import Dialect, Grain
 from opsloop.analytics.engine import Engine
 from opsloop.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from opsloop.analytics.segments.compiler import SavedSegments
 
 MAX_RANGE_DAYS = 3 * 366
 
@@ -18,10 +22,17 @@ class QueryContext:
     workspace_id: int
     timezone: str
     engine: Engine
+    # The workspace's saved segments, for rules that name them (`{"cohort": id}`); the doors
+    # bind them to an operational-store session (segments.service.cohort_resolver).
+    cohorts: SavedSegments | None = None
 
     @property
     def dialect(self) -> Dialect:
         return self.engine.dialect
+
+    def today(self) -> date:
+        """Today's date in the workspace's time zone (what `as_of` defaults to)."""
+        return datetime.now(ZoneInfo(self.timezone)).date()
 
     def utc_start_of(self, day: date) -> datetime:
         """The UTC instant at which `day` begins in the workspace's time zone."""

@@ -18,6 +18,7 @@ from rich.markup import escape
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import DuckDbEngine
 from opsloop.analytics.registry import KINDS
+from opsloop.analytics.segments.service import cohort_resolver
 from opsloop.analytics.service import parse_query, run_query
 from opsloop.cli.common import DataDirOpt, JsonOpt, errors_as_exit, fail, settings_for
 from opsloop.cli.query_output import print_csv, print_table
@@ -257,7 +258,7 @@ def answer_bytes(settings: Settings, db: Database, ws: WorkspaceRef, query: Base
     address = running_server(settings)
     if address is not None:
         return _through_server(address, db, ws, query)
-    return _locally(settings, ws, query)
+    return _locally(settings, db, ws, query)
 
 
 def _through_server(
@@ -287,7 +288,7 @@ def _through_server(
     return answer.content
 
 
-def _locally(settings: Settings, ws: WorkspaceRef, query: BaseModel) -> bytes:
+def _locally(settings: Settings, db: Database, ws: WorkspaceRef, query: BaseModel) -> bytes:
     path = settings.event_store_path
     try:  # no events yet: an empty store answers as a server would
         if path.exists():
@@ -301,7 +302,11 @@ def _locally(settings: Settings, ws: WorkspaceRef, query: BaseModel) -> bytes:
             " `opsloop serve` runs for this data folder"
         ) from exc
     try:
-        answer = run_query(QueryContext(ws.id, ws.timezone, DuckDbEngine(store)), query)
+        with db.session() as s:
+            segments = cohort_resolver(s, ws.id)
+            answer = run_query(
+                QueryContext(ws.id, ws.timezone, DuckDbEngine(store), segments), query
+            )
     finally:
         store.close()
     return orjson.dumps(answer, option=JSON_OPTIONS)

@@ -28,10 +28,9 @@ Definitions (window = local dates `date_from`..`as_of`, both inclusive; `date_fr
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -107,7 +106,7 @@ class RfmQuery(BaseModel):
 
 
 def resolve_window(ctx: QueryContext, q: RfmQuery) -> tuple[date, date]:
-    as_of = q.as_of or datetime.now(ZoneInfo(ctx.timezone)).date()
+    as_of = q.as_of or ctx.today()
     date_from = q.date_from or as_of - timedelta(days=DEFAULT_WINDOW_DAYS)
     check_range(date_from, as_of, "as_of")
     return date_from, as_of

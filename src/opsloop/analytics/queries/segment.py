@@ -2,15 +2,14 @@
 local date: how many, and a page of them with their distinct ids and properties.
 
 Results are ordered by person id (as text); `count` is over all matching persons. Rules that
-name saved segments (`{"cohort": id}`) need a resolver of saved segments (segments.service gives
-one bound to an operational-store session).
+name saved segments (`{"cohort": id}`) need a resolver of saved segments: the one given, else the
+context's (segments.service.cohort_resolver binds one to an operational-store session).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import orjson
 from pydantic import BaseModel, Field
@@ -43,7 +42,7 @@ class SegmentQuery(BaseModel):
 
 def today(ctx: QueryContext) -> date:
     """Today's date in the workspace's time zone."""
-    return datetime.now(ZoneInfo(ctx.timezone)).date()
+    return ctx.today()
 
 
 def member_rows(
@@ -103,6 +102,7 @@ def run_segment(
 ) -> dict[str, Any]:
     rule = parse_rule(q.rule)
     as_of = q.as_of or today(ctx)
+    cohorts = cohorts or ctx.cohorts
     rows: list[tuple[str, dict[str, Any]]] = []
     total: int | None = None
     if q.limit > 0:

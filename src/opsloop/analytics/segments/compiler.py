@@ -9,9 +9,10 @@ two-valued (a missing property is false, so `not` of it is true), as the rule la
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.filters import compile_filter, needs_person
@@ -36,14 +37,27 @@ TRUE, FALSE = "(1 = 1)", "(1 = 0)"
 
 @dataclass(frozen=True, slots=True)
 class Cohort:
-    """A saved segment as the compiler sees it: a rule, or a static list of person ids."""
+    """A saved segment as the compiler sees it: a rule, or a static list of person ids; its
+    `version` changes whenever the segment does (cached answers that used it are stale then)."""
 
     rule: Rule | None = None
     person_ids: tuple[str, ...] = ()
+    version: str = ""
 
 
 # Looks a saved segment of the workspace up by id (None when there is no such segment).
 CohortResolver = Callable[[int], Cohort | None]
+
+
+class SavedSegments(Protocol):
+    """The saved segments a query may name (a `CohortResolver`), and their current versions:
+    what the query cache checks before it serves an answer that used some of them."""
+
+    def __call__(self, segment_id: int) -> Cohort | None: ...
+
+    def versions(self, segment_ids: Collection[int]) -> dict[int, str]:
+        """The version of each segment that exists (missing ones are left out)."""
+        ...
 
 
 def did_window(rule: DidRule, as_of: date) -> tuple[date | None, date]:

@@ -11,9 +11,9 @@ merged person); rules have no such drift.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
@@ -28,7 +28,7 @@ from opsloop.analytics.queries.segment import (
     run_segment,
     today,
 )
-from opsloop.analytics.segments.compiler import Cohort, CohortResolver
+from opsloop.analytics.segments.compiler import Cohort
 from opsloop.analytics.segments.models import SavedSegment, SegmentMember
 from opsloop.analytics.segments.rules import CohortRule, Rule, cohort_rules, parse_rule
 from opsloop.errors import Conflict, InvalidInput, NotFound
@@ -243,7 +243,8 @@ def update_segment(
         members = _person_ids(person_ids)
         row.rule, row.kind = None, "static"
         _set_members(session, segment_id, members)
-    row.updated_at = datetime.now(UTC)
+    # Strictly later, even within the clock's resolution: the version cached answers check.
+    row.updated_at = max(datetime.now(UTC), _utc(row.updated_at) + timedelta(microseconds=1))
     session.flush()
     return _info(session, row)
 
@@ -268,18 +269,43 @@ def delete_segment(session: Session, workspace_id: int, segment_id: int) -> None
     session.flush()
 
 
-def cohort_resolver(session: Session, workspace_id: int) -> CohortResolver:
-    """Saved segments of the workspace as the rule compiler looks them up."""
+class StoredSegments:
+    """The workspace's saved segments as the rule compiler looks them up (a `SavedSegments`),
+    read through an operational-store session that outlives the query."""
 
-    def resolve(segment_id: int) -> Cohort | None:
-        row = session.get(SavedSegment, segment_id)
-        if row is None or row.workspace_id != workspace_id:
+    def __init__(self, session: Session, workspace_id: int) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    def __call__(self, segment_id: int) -> Cohort | None:
+        row = self.session.get(SavedSegment, segment_id)
+        if row is None or row.workspace_id != self.workspace_id:
             return None
+        version = _version(row.updated_at)
         if row.kind == "static":
-            return Cohort(person_ids=tuple(_member_ids(session, row.id)))
-        return Cohort(rule=parse_rule(row.rule))
+            members = tuple(_member_ids(self.session, row.id))
+            return Cohort(person_ids=members, version=version)
+        return Cohort(rule=parse_rule(row.rule), version=version)
 
-    return resolve
+    def versions(self, segment_ids: Collection[int]) -> dict[int, str]:
+        if not segment_ids:
+            return {}
+        rows = self.session.execute(
+            select(SavedSegment.id, SavedSegment.updated_at).where(
+                SavedSegment.workspace_id == self.workspace_id,
+                SavedSegment.id.in_(list(segment_ids)),
+            )
+        )
+        return {int(i): _version(at) for i, at in rows}
+
+
+def _version(updated_at: datetime) -> str:
+    return _utc(updated_at).isoformat()
+
+
+def cohort_resolver(session: Session, workspace_id: int) -> StoredSegments:
+    """Saved segments of the workspace as the rule compiler (and the query cache) look them up."""
+    return StoredSegments(session, workspace_id)
 
 
 def _as_rule(session: Session, ctx: QueryContext, segment_id: int) -> Rule:
