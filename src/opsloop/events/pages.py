@@ -12,7 +12,7 @@ import orjson
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from opsloop.errors import InvalidInput
+from opsloop.errors import InvalidInput, NotFound
 from opsloop.events.activity import (
     DayRange,
     default_volume_range,
@@ -22,7 +22,8 @@ from opsloop.events.activity import (
 )
 from opsloop.events.api import decode_cursor, encode_cursor
 from opsloop.ingest.common import parse_timestamp
-from opsloop.web.bar_chart import stacked_bars
+from opsloop.web.charts import render
+from opsloop.web.charts.volume import volume_chart
 from opsloop.web.console_user import ConsoleUser, ConsoleUserDep, ConsoleUserJsonDep
 from opsloop.web.deps import StateDep
 from opsloop.web.export import Column, ExportTable, export_response
@@ -279,7 +280,8 @@ def volume(
         "events/volume.html",
         {
             "volume": vol,
-            "chart": stacked_bars(vol),
+            "chart": volume_chart(vol, user.language),
+            "chart_image_url": f"/events/volume/chart.svg?{query}",
             "range": days,
             "last_day_total": vol.totals[-1],
             "last_day_is_today": days.last == today,
@@ -369,3 +371,25 @@ def export_volume(
         sheet=translate(user.language, N_("Event volume")),
     )
     return export_response(table, fmt)
+
+
+@router.get("/events/volume/chart.{fmt}")
+def volume_chart_image(
+    state: StateDep,
+    user: ConsoleUserDep,
+    fmt: str,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
+) -> Response:
+    """The volume chart drawn on the server (SVG or PNG): for pages seen without JavaScript."""
+    if fmt not in ("svg", "png"):
+        raise NotFound(f"no chart as {fmt!r}; use svg or png", "format")
+    ws = user.workspace
+    try:
+        chosen = requested_range(date_from, date_to)
+    except RangeProblem as exc:
+        raise InvalidInput(str(exc), exc.field) from None
+    days = chosen or default_volume_range(state.store, ws.id, ws.timezone, days=VOLUME_DAYS)
+    vol = event_volume(state.store, ws.id, ws.timezone, days)
+    body, media_type = render(volume_chart(vol, user.language), "png" if fmt == "png" else "svg")
+    return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})
