@@ -12,6 +12,7 @@ from opsloop.analytics.engine import Engine
 from opsloop.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from opsloop.analytics.catalog.definitions import Definitions
     from opsloop.analytics.segments.compiler import SavedSegments
 
 MAX_RANGE_DAYS = 3 * 366
@@ -25,6 +26,9 @@ class QueryContext:
     # The workspace's saved segments, for rules that name them (`{"cohort": id}`); the doors
     # bind them to an operational-store session (segments.service.cohort_resolver).
     cohorts: SavedSegments | None = None
+    # The workspace's own metrics and acquisition spend (catalog/definitions.py), when the door
+    # loaded them.
+    definitions: Definitions | None = None
 
     @property
     def dialect(self) -> Dialect:

@@ -174,6 +174,15 @@ class Dialect:
         NULL when there is no value."""
         return f"quantile_cont({expr}, 0.5)"
 
+    def quantile_exact(self, expr: str, p: float) -> str:
+        """The exact p-quantile, interpolating linearly between the closest ranks (numpy's
+        default); NULLs skipped, NULL when there is no value."""
+        return f"quantile_cont({expr}, {float(p)!r})"
+
+    def integers(self, n: int) -> str:
+        """A relation of one column `k` holding 0 .. n-1."""
+        return f"(SELECT range AS k FROM range({int(n)}))"
+
     def lag(self, expr: str, window: str) -> str:
         """The previous row's value (NULL on the first row); `window` is the OVER clause's
         `PARTITION BY .. ORDER BY ..`."""
@@ -321,6 +330,12 @@ class ClickHouseDialect(Dialect):
 
     def median_exact(self, expr: str) -> str:
         return f"quantileExactInclusive(0.5)({expr})"
+
+    def quantile_exact(self, expr: str, p: float) -> str:
+        return f"quantileExactInclusive({float(p)!r})({expr})"
+
+    def integers(self, n: int) -> str:
+        return f"(SELECT number AS k FROM numbers({int(n)}))"
 
     def lag(self, expr: str, window: str) -> str:
         frame = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"

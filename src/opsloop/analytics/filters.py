@@ -80,7 +80,13 @@ def _scalar(value: Any, f: PropertyFilter) -> Any:
 
 
 def compile_filter(d: Dialect, f: PropertyFilter) -> str:
-    text = property_text(d, f.property, f.type)
+    return compile_filter_on(d, f, property_text(d, f.property, f.type))
+
+
+def compile_filter_on(d: Dialect, f: PropertyFilter, text: str, number: str | None = None) -> str:
+    """The filter's test of the text SQL `text` (and of `number`, its value as a number, for
+    gt/gte/lt/lte; by default the property's number): for values that are not plain properties,
+    such as a person's first-touch channel."""
     if f.op == "is_set":
         return f"({text} IS NOT NULL)"
     if f.op == "is_not_set":
@@ -98,7 +104,8 @@ def compile_filter(d: Dialect, f: PropertyFilter) -> str:
     if f.op in ("gt", "gte", "lt", "lte"):
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise InvalidInput(f"filter {f.property!r} {f.op} needs a number", "filters")
-        number = property_number(d, f.property, f.type)
+        if number is None:
+            number = property_number(d, f.property, f.type)
         sym = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[f.op]
         return f"({number} {sym} {d.literal(float(value))})"
     if f.op == "contains":
