@@ -4,14 +4,18 @@ plain-Python evaluator and against the lifecycle and RFM queries."""
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from opsloop.analytics.engine import ChdbEngine
 from opsloop.analytics.queries.lifecycle import LifecycleQuery, run_lifecycle
 from opsloop.analytics.queries.rfm import RfmQuery, run_rfm
 from opsloop.analytics.queries.segment import SegmentQuery, run_segment
+from opsloop.analytics.segments.compiler import Cohort
 from opsloop.errors import InvalidInput
 from tests.analytics.conftest import END, World
 from tests.analytics.logs import ChdbPool, Row, person_id
@@ -113,3 +117,26 @@ def test_demo_world_rfm_and_channel_segments(world: World) -> None:
     assert members == sorted(ref.eval(rule)) != []
     window = {"did": "view_item", "between": [(END - timedelta(days=9)).isoformat(), "2026-11-12"]}
     assert _members(world, window) == sorted(ref.eval(window)) != []
+
+
+def test_a_static_segment_of_thousands_of_ids_runs_on_clickhouse(
+    world: World, chdb_pool: ChdbPool
+) -> None:
+    """Thousands of inlined person ids pass ClickHouse's parser (the engine raises
+    max_query_size, whose default refuses a query this long) and pick the same persons."""
+    chdb_pool.session.query("SET max_query_size = 262144")  # the default, as a new session has
+    ch = dataclasses.replace(world.ch, engine=ChdbEngine(chdb_pool.session, "world"))
+    payers = sorted(set(world.events.loc[world.events["event"] == "pay", "person_id"]))
+    gone = [str(uuid.UUID(int=i + 1)) for i in range(8_000)]  # merged away, say
+    listed = tuple(sorted([*payers, *gone]))
+    assert len(", ".join(f"'{p}'" for p in listed)) > 262_144
+    saved = {7: Cohort(person_ids=listed)}
+    rule = {"and": [{"cohort": 7}, {"did": "pay", "at_least": 2}]}
+    q = SegmentQuery(rule=rule, as_of=END, limit=100_000)
+    pays = world.events[world.events["event"] == "pay"].groupby("person_id").size()
+    expected = sorted(pays[pays >= 2].index)
+    assert 0 < len(expected) < len(payers)
+    for ctx in (world.duck, ch):
+        answer = run_segment(ctx, q, saved.get)
+        assert [r["person_id"] for r in answer["results"]] == expected
+        assert answer["count"] == len(expected)

@@ -37,6 +37,12 @@ class DuckDbEngine:
             cur.close()
 
 
+# Session settings every ClickHouse connection gets. Static segments are inlined as lists of
+# person ids (~40 bytes each): the default max_query_size (256 KiB) refuses one of ~6,500
+# persons; 64 MiB holds about 1.6 million.
+CLICKHOUSE_SETTINGS: dict[str, int] = {"max_query_size": 64 * 1024 * 1024}
+
+
 class ChdbEngine:
     """Runs queries on ClickHouse's engine in-process (chdb), over tables named like ours."""
 
@@ -46,6 +52,8 @@ class ChdbEngine:
         self.session = session
         self.database = database
         self._version = data_version
+        for name, value in CLICKHOUSE_SETTINGS.items():  # they last as long as the session
+            session.query(f"SET {name} = {int(value)}")
 
     @property
     def data_version(self) -> int:
