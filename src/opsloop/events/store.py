@@ -19,6 +19,7 @@ import orjson
 import pyarrow as pa
 
 from opsloop.errors import StoreBusy
+from opsloop.events.id_index import StoredIdIndex, fingerprint, fingerprint_sql
 from opsloop.events.identity import apply_person_ops
 from opsloop.events.person_map import NewIds, PersonMapCache
 from opsloop.events.schema import (
@@ -181,7 +182,10 @@ class EventStore:
         self._lock = threading.RLock()
         # Bumped on every committed write; caches key on it.
         self.data_version = 0
+        # Bumped on every committed write that adds events (the id index follows it).
+        self.events_version = 0
         self._person_map = PersonMapCache()
+        self._ids = StoredIdIndex()
         if not read_only:
             for statement in DDL:
                 self._con.execute(statement)
@@ -232,15 +236,15 @@ class EventStore:
                 table = table.take(pa.array(list(first_at.values()), pa.int64()))
         if table is None:
             table = events_to_arrow(unique, datetime.now(UTC))
-        lo = min(e.timestamp for e in unique) - LIVE_DEDUPE_WINDOW
-        hi = max(e.timestamp for e in unique) + LIVE_DEDUPE_WINDOW
+        fingerprints = [fingerprint(e.uuid) for e in unique]
         new: NewIds | None = {}
         with self._transaction() as con:
-            version = self.data_version
-            stored = self._stored_uuids(con, table, lo, hi)
+            version, events_version = self.data_version, self.events_version
+            stored = self._already_stored(con, unique, table, fingerprints, events_version)
             if stored:
                 keep = [(e.workspace_id, e.uuid) not in stored for e in unique]
                 unique = [e for e, k in zip(unique, keep, strict=True) if k]
+                fingerprints = [fp for fp, k in zip(fingerprints, keep, strict=True) if k]
                 table = table.filter(pa.array(keep, pa.bool_()))
             if unique:
                 new = self._person_map.new_ids(con, version, unique)
@@ -248,11 +252,33 @@ class EventStore:
                 if new is None:
                     self._map_new_distinct_ids(con, table)
                 apply_person_ops(con, [e for e in unique if e.person_ops])
+                self.events_version += 1
+                self._ids.committed(events_version, fingerprints)
         if new is not None:
             self._person_map.committed(version, [*new, *_person_op_ids(unique)])
         stored_at = {i for key, i in first_at.items() if key not in stored}
         flags = tuple(i in stored_at for i in range(len(events)))
         return WriteResult(len(unique), len(events) - len(unique), flags)
+
+    def _already_stored(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        events: Sequence[IncomingEvent],
+        table: pa.Table,
+        fingerprints: Sequence[int],
+        events_version: int,
+    ) -> set[tuple[int, str]]:
+        """The (workspace_id, uuid) keys of `events` (laid out as `table`) already stored near
+        their timestamps. The id index clears the ids certainly new; SQL checks the others."""
+        maybe = self._ids.maybe_stored(con, events_version, fingerprints)
+        if maybe is not None:
+            if not any(maybe):
+                return set()
+            events = [e for e, m in zip(events, maybe, strict=True) if m]
+            table = table.filter(pa.array(maybe, pa.bool_()))
+        lo = min(e.timestamp for e in events) - LIVE_DEDUPE_WINDOW
+        hi = max(e.timestamp for e in events) + LIVE_DEDUPE_WINDOW
+        return self._stored_uuids(con, table, lo, hi)
 
     @staticmethod
     def _stored_uuids(
@@ -321,9 +347,18 @@ class EventStore:
                     )
                 if e.person_ops:
                     apply_person_ops(con, [e])
+                self._ids.committed(self.events_version, [fingerprint(e.uuid)])
+                self.events_version += 1
             flags.append(True)
         accepted = sum(flags)
         return WriteResult(accepted, len(events) - accepted, tuple(flags))
+
+    def _follow_ids(self, con: duckdb.DuckDBPyConnection, source: str) -> None:
+        """Events from `source` were just inserted: keep the id index exact (when it is live)."""
+        if self._ids.live:
+            added = con.sql(f"SELECT {fingerprint_sql('uuid::UUID')} AS fp FROM {source}")
+            self._ids.committed(self.events_version, added.to_arrow_table()[0].to_numpy())
+        self.events_version += 1
 
     @staticmethod
     def _insert_events(con: duckdb.DuckDBPyConnection, table: pa.Table | str) -> None:
@@ -413,6 +448,7 @@ class EventStore:
                     )
                     source = "_bulk_fresh"
                 self._insert_events(con, source)
+                self._follow_ids(con, source)
                 accepted = table.num_rows
                 if source == "_bulk_fresh":
                     accepted = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
