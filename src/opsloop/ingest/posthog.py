@@ -78,10 +78,9 @@ def checked_timestamp(
     if type(value) is str and len(value) >= 10 and value[4] == "-":
         try:
             ts = datetime.fromisoformat(value)
-        except ValueError:
-            ts = None
-        else:
             ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        except (ValueError, OverflowError):
+            ts = None  # parse_timestamp reads it again and names the problem
     if ts is None:
         ts = parse_timestamp(value, field)
     if skew is not None:
