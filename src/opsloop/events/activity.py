@@ -127,3 +127,39 @@ def event_volume(
     )
     totals = tuple(sum(s.counts[i] for s in series) for i in range(n))
     return EventVolume(timezone, day_list, tuple(series), totals, sum(totals))
+
+
+PROPERTY_SAMPLE = 20_000  # newest events (and persons) whose property keys are listed
+MAX_PROPERTY_NAMES = 300
+
+
+def property_names(store: EventStore, workspace_id: int) -> tuple[list[str], list[str]]:
+    """The property keys seen on the workspace's newest events and on its persons, the most
+    common first: (event property keys, person property keys). For pickers, not for counting."""
+    cur = store.cursor()
+    try:
+        names = []
+        for table, order in (("events", "ORDER BY timestamp DESC"), ("persons", "")):
+            rows = cur.execute(
+                "SELECT k FROM (SELECT unnest(json_keys(properties)) AS k FROM"
+                f" (SELECT properties FROM {table} WHERE workspace_id = ? {order} LIMIT ?))"
+                " GROUP BY k ORDER BY count(*) DESC, k LIMIT ?",
+                [workspace_id, PROPERTY_SAMPLE, MAX_PROPERTY_NAMES],
+            ).fetchall()
+            names.append([str(k) for (k,) in rows])
+    finally:
+        cur.close()
+    return names[0], names[1]
+
+
+def newest_day(store: EventStore, workspace_id: int, timezone: str) -> date | None:
+    """The local day of the workspace's newest event (None without events)."""
+    cur = store.cursor()
+    try:
+        row = cur.execute(
+            "SELECT max(timestamp) FROM events WHERE workspace_id = ?", [workspace_id]
+        ).fetchone()
+    finally:
+        cur.close()
+    newest = row[0] if row else None
+    return None if newest is None else newest.astimezone(ZoneInfo(timezone)).date()

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from opsloop.accounts.pages import HOME
 from opsloop.accounts.pages import router as accounts_router
 from opsloop.events.pages import router as events_router
+from opsloop.explorers.pages import router as explorers_router
 from opsloop.web.session import read_session
 from opsloop.web.templating import STATIC_DIR, page_router
 from opsloop.workspaces.pages import router as workspaces_router
@@ -41,4 +42,5 @@ def static_file(name: str) -> FileResponse:
 
 router.include_router(accounts_router)
 router.include_router(events_router)
+router.include_router(explorers_router)
 router.include_router(workspaces_router)

@@ -22,7 +22,7 @@ from fastapi.responses import Response
 
 from opsloop.errors import NotFound
 
-ColumnKind = Literal["text", "integer", "number", "datetime", "date"]
+ColumnKind = Literal["text", "integer", "number", "percent", "datetime", "date"]
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -31,6 +31,7 @@ XLSX_NUMBER_FORMATS: dict[ColumnKind, str] = {
     "text": "@",
     "integer": "#,##0",
     "number": "General",
+    "percent": "0.0%",  # a share stored as 0.25, shown as 25.0%
     "datetime": "yyyy-mm-dd hh:mm:ss",
     "date": "yyyy-mm-dd",
 }
@@ -144,6 +145,7 @@ def xlsx_bytes(table: ExportTable) -> bytes:
         "text": lambda r, c, v, f: sheet.write_string(r, c, str(v), f),
         "integer": lambda r, c, v, f: sheet.write_number(r, c, v, f),
         "number": lambda r, c, v, f: sheet.write_number(r, c, v, f),
+        "percent": lambda r, c, v, f: sheet.write_number(r, c, v, f),
         "datetime": lambda r, c, v, f: sheet.write_datetime(
             r, c, _local(v, tz).replace(tzinfo=None), f
         ),

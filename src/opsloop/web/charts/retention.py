@@ -42,7 +42,8 @@ def retention_rows(answer: dict[str, Any], language: str) -> list[dict[str, Any]
     period = str(answer.get("period", "day"))
     breakdown = any(r.get("breakdown_value") is not None for r in answer.get("results", []))
     rows: list[dict[str, Any]] = []
-    for result in answer.get("results", [])[:MAX_ROWS]:
+    cohorts = [r for r in answer.get("results", []) if r["size"]]  # empty cohorts draw nothing
+    for result in cohorts[:MAX_ROWS]:
         name = cohort_name(result, period, language, breakdown)
         for n, (value, rate) in enumerate(zip(result["values"], result["rates"], strict=True)):
             if value is None:

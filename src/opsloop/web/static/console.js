@@ -126,19 +126,22 @@
   }
 
   function copyButtons() {
-    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    // Delegated, so that buttons in content swapped in later (explorers) work too.
+    document.addEventListener("click", function (e) {
+      var button = e.target.closest("button[data-copy]");
+      if (!button || button.hasAttribute("data-copying")) { return; }
       var label = button.textContent;
-      button.addEventListener("click", function () {
-        var source = document.getElementById(button.getAttribute("data-copy"));
-        var value = source.textContent;
-        function done() {
-          button.textContent = button.getAttribute("data-copied");
-          window.setTimeout(function () { button.textContent = label; }, 1500);
-        }
-        if (navigator.clipboard && window.isSecureContext) {
-          navigator.clipboard.writeText(value).then(done, function () { fallback(source); done(); });
-        } else { fallback(source); done(); }
-      });
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      if (!source) { return; }
+      var value = source.textContent;
+      function done() {
+        button.setAttribute("data-copying", "");
+        button.textContent = button.getAttribute("data-copied");
+        window.setTimeout(function () { button.textContent = label; button.removeAttribute("data-copying"); }, 1500);
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(value).then(done, function () { fallback(source); done(); });
+      } else { fallback(source); done(); }
     });
   }
 

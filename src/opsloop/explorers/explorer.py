@@ -1,0 +1,156 @@
+"""One explorer run: the form read over its defaults, the query run through the analytics engine
+(as POST /api/v1/query runs it, cache included), and its chart and table built for the reader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from opsloop.analytics.context import QueryContext
+from opsloop.analytics.engine import DuckDbEngine
+from opsloop.analytics.segments.service import cohort_resolver
+from opsloop.analytics.service import parse_query, run_query
+from opsloop.errors import InvalidInput
+from opsloop.events.activity import (
+    DayRange,
+    event_names,
+    local_today,
+    newest_day,
+    property_names,
+)
+from opsloop.events.schema import PERSON_ONLY_EVENTS
+from opsloop.explorers.forms import ANY, ExplorerForm, Params, read_form, to_query
+from opsloop.explorers.tables import ResultTable, result_table, rfm_members_table
+from opsloop.web.charts import Chart, chart_for, trends_chart
+from opsloop.web.i18n import N_, translate
+from opsloop.web.state import AppState
+from opsloop.workspaces.service import WorkspaceRef
+
+DEFAULT_DAYS = 30
+RFM_WINDOW_DAYS = 365
+# Funnel steps offered on a first visit, where the workspace has these events (a shop's path).
+FUNNEL_GUESS = ("view_item", "add_to_cart", "checkout", "pay")
+MSG_NEED_STEPS = N_("Choose at least two steps to see the funnel.")
+MSG_ANY_EVENT = N_("Any event")
+MATH_NAMES = {
+    "total": N_("Total events"),
+    "unique_users": N_("Unique users"),
+    "sum": N_("Sum of %(property)s"),
+    "avg": N_("Average %(property)s"),
+    "min": N_("Minimum %(property)s"),
+    "max": N_("Maximum %(property)s"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """What the workspace's pickers offer: event names and property keys."""
+
+    events: list[str]
+    event_properties: list[str]
+    person_properties: list[str]
+
+    @property
+    def breakdowns(self) -> list[str]:
+        return [*self.event_properties, *(f"person.{p}" for p in self.person_properties)]
+
+
+def vocabulary(state: AppState, workspace_id: int) -> Vocabulary:
+    events = [e for e in event_names(state.store, workspace_id) if e not in PERSON_ONLY_EVENTS]
+    event_props, person_props = property_names(state.store, workspace_id)
+    return Vocabulary(events, event_props, person_props)
+
+
+def default_form(kind: str, state: AppState, ws: WorkspaceRef, vocab: Vocabulary) -> ExplorerForm:
+    """A first visit's form: the 30 days up to the newest event (or today), and a query that
+    shows something."""
+    today = local_today(ws.timezone)
+    last = min(today, newest_day(state.store, ws.id, ws.timezone) or today)
+    days = DayRange.ending(last, DEFAULT_DAYS)
+    form = ExplorerForm(kind=kind, date_from=days.first.isoformat(), date_to=days.last.isoformat())
+    if kind == "funnel":
+        guess = [e for e in FUNNEL_GUESS if e in vocab.events]
+        form.steps = guess if len(guess) >= 2 else ["", ""]
+    elif kind == "paths":
+        form.anchor = "none"
+    elif kind == "rfm":
+        form.event, form.amount_property = "pay", "amount"
+        form.date_from = (days.last - timedelta(days=RFM_WINDOW_DAYS - 1)).isoformat()
+    return form
+
+
+def series_names(form: ExplorerForm, language: str) -> list[str]:
+    """Trend series as people read them: 'pay · Unique users', 'Any event · Total events'."""
+    names = []
+    for s in form.series:
+        event = translate(language, MSG_ANY_EVENT) if s.event in ("", ANY) else s.event
+        math = translate(language, MATH_NAMES[s.math]) % {"property": s.property}
+        names.append(f"{event} · {math}")
+    return names
+
+
+@dataclass
+class Outcome:
+    form: ExplorerForm
+    body: dict[str, Any] | None = None  # the REST body, None while the form is incomplete
+    answer: dict[str, Any] | None = None
+    chart: Chart | None = None
+    table: ResultTable | None = None
+    members: ResultTable | None = None  # RFM: the page of persons
+    problem: InvalidInput | None = None
+    missing: str | None = None  # a message id: what the form still needs
+    notes: list[str] = field(default_factory=list)
+
+
+def run_body(state: AppState, ws: WorkspaceRef, body: dict[str, Any]) -> dict[str, Any]:
+    """Run a REST body for a workspace, as POST /api/v1/query does."""
+    query = parse_query(body)
+    with state.db.session() as s:
+        ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store), cohort_resolver(s, ws.id))
+        return run_query(ctx, query, state.query_cache)
+
+
+def build_outcome(outcome: Outcome, answer: dict[str, Any], language: str) -> Outcome:
+    """The chart and tables of an answer."""
+    form = outcome.form
+    body = outcome.body or {}
+    answer = {**answer, "breakdown": body.get("breakdown")}
+    outcome.answer = answer
+    if form.kind == "trends":
+        names = series_names(form, language)
+        bars = form.display == "bar"
+        outcome.chart = trends_chart(
+            answer, language, display="bar" if bars else "line", names=names
+        )
+        outcome.table = result_table(answer, language, names)
+    else:
+        outcome.chart = chart_for(answer, language)
+        outcome.table = result_table(answer, language)
+    if form.kind == "rfm":
+        outcome.members = rfm_members_table(answer, language)
+    return outcome
+
+
+def explore(
+    state: AppState, ws: WorkspaceRef, kind: str, params: Params, language: str
+) -> tuple[Outcome, Vocabulary]:
+    vocab = vocabulary(state, ws.id)
+    defaults = default_form(kind, state, ws, vocab)
+    try:
+        form = read_form(kind, params, defaults)
+    except InvalidInput as exc:
+        return Outcome(defaults, problem=exc), vocab
+    outcome = Outcome(form)
+    if kind == "funnel" and len([s for s in form.steps if s]) < 2:
+        outcome.missing = MSG_NEED_STEPS
+        while len(form.steps) < 2:
+            form.steps.append("")
+        return outcome, vocab
+    try:
+        outcome.body = to_query(form)
+        answer = run_body(state, ws, outcome.body)
+    except InvalidInput as exc:
+        outcome.problem = exc
+        return outcome, vocab
+    return build_outcome(outcome, answer, language), vocab
