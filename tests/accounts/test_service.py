@@ -11,12 +11,15 @@ from opsloop.accounts.models import User
 from opsloop.accounts.service import (
     MembershipRef,
     authenticate,
+    change_password,
     create_user,
     create_user_token,
     has_role,
     memberships_of,
+    password_fingerprint,
     set_language,
 )
+from opsloop.audit import list_entries
 from opsloop.db import open_database
 from opsloop.errors import InvalidInput, NotFound
 from opsloop.workspaces.service import (
@@ -108,7 +111,11 @@ def test_a_user_token_carries_the_users_role(session: Session) -> None:
     other = create_workspace(session, "blog")
     user, _ = create_user(session, "ops@example.com", workspace_id=ws.id, role="operator")
     token = create_user_token(session, "OPS@example.com", ws.id)
-    assert resolve_api_token(session, token) == TokenRef(_ref(ws), user.id, "operator")
+    ref = resolve_api_token(session, token)
+    assert ref is not None
+    assert ref == TokenRef(
+        _ref(ws), user.id, "operator", ref.id, token[:10], "cli", "ops@example.com"
+    )
     with pytest.raises(NotFound) as err:
         create_user_token(session, "ops@example.com", other.id)
     assert err.value.field == "workspace"
@@ -131,3 +138,35 @@ def test_roles_are_ordered() -> None:
     assert [[has_role(r, m) for m in roles] for r in roles] == [
         [i >= j for j in range(5)] for i in range(5)
     ]
+
+
+def test_change_password_checks_the_current_one(session: Session) -> None:
+    ws = create_workspace(session, "shop")
+    other = create_workspace(session, "blog")
+    user, _ = create_user(
+        session, "a@example.com", workspace_id=ws.id, role="viewer", password="first pass"
+    )
+    create_user(session, "a@example.com", workspace_id=other.id, role="admin")
+    before = password_fingerprint(user)
+    for current, new, field in (
+        ("wrong pass", "second pass", "current_password"),
+        ("first pass", "short", "new_password"),
+        ("first pass", "first pass", "new_password"),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            change_password(session, user.id, current, new)
+        assert err.value.field == field
+    assert authenticate(session, "a@example.com", "first pass") is user
+    change_password(session, user.id, "first pass", "second pass")
+    assert password_fingerprint(user) != before
+    assert authenticate(session, "a@example.com", "first pass") is None
+    assert authenticate(session, "a@example.com", "second pass") is user
+    # Both workspaces' admins see it in their audit log; the password itself is nowhere.
+    for workspace in (ws, other):
+        page, _ = list_entries(session, workspace.id)
+        assert (page[0].action, page[0].after) == (
+            "user.password_changed",
+            {"email": "a@example.com"},
+        )
+        assert all("first pass" not in str(e.to_dict()) for e in page)
+        assert all("second pass" not in str(e.to_dict()) for e in page)

@@ -17,10 +17,12 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import delete
 
 from opsloop.accounts.models import Membership
+from opsloop.accounts.permissions import Permission
 from opsloop.db import open_database
 from opsloop.settings import Settings
+from opsloop.web.access import require_page
 from opsloop.web.app import create_app
-from opsloop.web.console_user import ConsoleUser, console_role
+from opsloop.web.console_user import ConsoleUser
 from opsloop.web.templating import CONSOLE_TAG
 from opsloop.workspaces.service import create_workspace
 from tests.conftest import LiveServer
@@ -52,7 +54,7 @@ def _add_trap_routes(app: Any) -> None:
 
     @app.get("/admin-only", include_in_schema=False, tags=[CONSOLE_TAG])
     def admin_only(
-        user: Annotated[ConsoleUser, Depends(console_role("admin"))],
+        user: Annotated[ConsoleUser, Depends(require_page(Permission.MANAGE_MEMBERS))],
     ) -> PlainTextResponse:
         return PlainTextResponse(user.email)
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import Form, Query, Request, Response
+from fastapi import Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from opsloop.accounts.models import User
+from opsloop.accounts.permissions import Permission
 from opsloop.accounts.service import authenticate, password_fingerprint, set_language
 from opsloop.accounts.throttle import LoginThrottle
+from opsloop.audit import Who, acting_as
 from opsloop.errors import NotFound
+from opsloop.web.access import client_ip, public, require_page
 from opsloop.web.console_user import (
     ConsoleRedirect,
-    ConsoleUserDep,
+    ConsoleUser,
     anonymous_language,
     console_user,
     safe_next,
@@ -75,7 +79,7 @@ def _csrf_failed(request: Request, language: str) -> HTMLResponse:
     return error_page(request, 403, text=ErrorText(SERVER_ERROR.title, MSG_CSRF), language=language)
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get("/login", response_class=HTMLResponse, dependencies=[Depends(public)])
 def login_page(
     request: Request, state: StateDep, next_path: Annotated[str, Query(alias="next")] = HOME
 ) -> Response:
@@ -90,7 +94,7 @@ def login_page(
     return _login_form(request, next_path=target)
 
 
-@router.post("/login", response_class=HTMLResponse)
+@router.post("/login", response_class=HTMLResponse, dependencies=[Depends(public)])
 def login_submit(
     request: Request,
     state: StateDep,
@@ -123,6 +127,7 @@ def login_submit(
     with state.db.session() as s:
         user = authenticate(s, email, password)
         if user is not None:
+            acting_as(s, Who(user.email, "console", user.id, address))
             if chosen and normalize_language(chosen) and chosen != user.language:
                 set_language(s, user.id, chosen)
             signed_in = SessionData(
@@ -140,7 +145,7 @@ def login_submit(
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[Depends(public)])
 def logout(request: Request, csrf_token: FormStr = "") -> Response:
     session = read_session(request)
     if not session.csrf_matches(csrf_token):
@@ -150,7 +155,7 @@ def logout(request: Request, csrf_token: FormStr = "") -> Response:
     return response
 
 
-@router.post("/language")
+@router.post("/language", dependencies=[Depends(public)])
 def choose_language(
     request: Request,
     state: StateDep,
@@ -166,7 +171,11 @@ def choose_language(
         session.language = language
         if session.user_id is not None:
             with state.db.session() as s:
-                set_language(s, session.user_id, language)
+                user = s.get(User, session.user_id)
+                # Only a session that is still valid (same password) speaks for the user.
+                if user is not None and password_fingerprint(user) == session.password_fp:
+                    acting_as(s, Who(user.email, "console", user.id, client_ip(request)))
+                    set_language(s, user.id, language)
     response = RedirectResponse(safe_next(next_path), status_code=303)
     write_session(request, response, session)
     return response
@@ -175,7 +184,7 @@ def choose_language(
 @router.post("/workspace")
 def switch_workspace(
     request: Request,
-    user: ConsoleUserDep,
+    user: Annotated[ConsoleUser, Depends(require_page(Permission.USE_ACCOUNT))],
     workspace_id: FormStr = "",
     csrf_token: FormStr = "",
     next_path: NextStr = HOME,
@@ -194,7 +203,7 @@ def switch_workspace(
     return response
 
 
-@router.get("/no-access", response_class=HTMLResponse)
+@router.get("/no-access", response_class=HTMLResponse, dependencies=[Depends(public)])
 def no_access(request: Request) -> Response:
     """Where a signed-in user who belongs to no workspace (yet) is sent."""
     session = read_session(request)

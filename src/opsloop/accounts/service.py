@@ -3,29 +3,52 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opsloop.accounts.models import ROLES, Membership, User
+from opsloop.accounts.members import add_member, change_role
+from opsloop.accounts.models import Membership, User
+from opsloop.accounts.permissions import role_rank
+from opsloop.accounts.users import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    hasher,
+    normalize_email,
+    password_fingerprint,
+    record_for_user,
+    user_by_email,
+    validate_language,
+    validate_role,
+)
 from opsloop.errors import InvalidInput, NotFound
 from opsloop.workspaces.models import Workspace
-from opsloop.workspaces.service import WorkspaceRef, create_api_token
+from opsloop.workspaces.service import WorkspaceRef
+from opsloop.workspaces.tokens import create_token
 
-LANGUAGES = ("zh-CN", "en")
-DEFAULT_LANGUAGE = "zh-CN"
-MIN_PASSWORD_LENGTH = 8
-# A pragmatic check: one @, no spaces, a dot in the domain. Deliverability is not our business.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "MIN_PASSWORD_LENGTH",
+    "MembershipRef",
+    "authenticate",
+    "change_password",
+    "create_user",
+    "create_user_token",
+    "has_role",
+    "memberships_of",
+    "password_fingerprint",
+    "set_language",
+    "user_by_email",
+]
+
 # An unknown email is checked against this hash too, so both answers take the same time.
-_hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_DUMMY_HASH = hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,53 +59,8 @@ class MembershipRef:
     role: str
 
 
-def role_rank(role: str) -> int:
-    """viewer 0 < analyst 1 < operator 2 < admin 3 < owner 4."""
-    return len(ROLES) - 1 - ROLES.index(role)
-
-
 def has_role(role: str, minimum: str) -> bool:
     return role_rank(role) >= role_rank(minimum)
-
-
-def normalize_email(email: str) -> str:
-    email = email.strip().lower()
-    if len(email) > 320 or not _EMAIL.match(email):
-        raise InvalidInput(f"{email!r} is not a valid email address", field="email")
-    return email
-
-
-def validate_role(role: str) -> str:
-    if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
-    return role
-
-
-def validate_language(language: str) -> str:
-    if language not in LANGUAGES:
-        raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}", field="language")
-    return language
-
-
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"a password needs at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
-    return _hasher.hash(password)
-
-
-def password_fingerprint(user: User) -> str:
-    """Changes when the password changes; sessions carry it so a new password ends old ones."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
-def generate_password() -> str:
-    return secrets.token_urlsafe(12)
-
-
-def user_by_email(session: Session, email: str) -> User | None:
-    return session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
 def create_user(
@@ -93,7 +71,8 @@ def create_user(
     role: str,
     password: str | None = None,
 ) -> tuple[User, str | None]:
-    """Create a user with a membership, or give an existing one a membership (or a new role).
+    """Create a user with a membership, or give an existing one a membership (or a new role):
+    what `opsloop user create` does, with an owner's rights.
 
     Returns the user and the generated password when a new user got none. An existing user keeps
     their password unless one is given.
@@ -103,26 +82,26 @@ def create_user(
     if session.get(Workspace, workspace_id) is None:
         raise NotFound(f"no workspace has the id {workspace_id}", field="workspace")
     user = user_by_email(session, email)
-    generated = None
     if user is None:
-        if password is None:
-            password = generated = generate_password()
-        user = User(email=email, password_hash=hash_password(password), language=DEFAULT_LANGUAGE)
-        session.add(user)
-        session.flush()
-    elif password is not None:
+        added = add_member(
+            session, workspace_id, email, role, acting_role="owner", password=password
+        )
+        new = session.get(User, added.member.user_id)
+        assert new is not None
+        return new, added.password
+    if password is not None:
         user.password_hash = hash_password(password)
-    membership = session.scalar(
-        select(Membership).where(
+        record_for_user(session, user.id, "user.password_set", {"email": user.email})
+    member = session.scalar(
+        select(Membership.id).where(
             Membership.user_id == user.id, Membership.workspace_id == workspace_id
         )
     )
-    if membership is None:
-        session.add(Membership(user_id=user.id, workspace_id=workspace_id, role=role))
+    if member is None:
+        add_member(session, workspace_id, email, role, acting_role="owner")
     else:
-        membership.role = role
-    session.flush()
-    return user, generated
+        change_role(session, workspace_id, user.id, role, acting_role="owner")
+    return user, None
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
@@ -130,14 +109,14 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     user = user_by_email(session, email)
     if user is None:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            hasher.verify(_DUMMY_HASH, password)
         return None
     try:
-        _hasher.verify(user.password_hash, password)
+        hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     return user
 
 
@@ -159,7 +138,30 @@ def set_language(session: Session, user_id: int, language: str) -> None:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"no user has the id {user_id}", field="user")
-    user.language = validate_language(language)
+    language = validate_language(language)
+    if language != user.language:
+        before = {"email": user.email, "language": user.language}
+        user.language = language
+        after = {**before, "language": language}
+        record_for_user(session, user_id, "user.language_changed", after, before)
+
+
+def change_password(session: Session, user_id: int, current: str, new: str) -> User:
+    """Set a new password after checking the current one. Sessions signed in with the old
+    password end (they carry its fingerprint); API tokens keep working."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user has the id {user_id}", field="user")
+    try:
+        hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise InvalidInput("the current password is not right", "current_password") from None
+    if new == current:
+        raise InvalidInput("the new password must differ from the current one", "new_password")
+    user.password_hash = hash_password(new, "new_password")
+    session.flush()
+    record_for_user(session, user.id, "user.password_changed", {"email": user.email})
+    return user
 
 
 def create_user_token(session: Session, email: str, workspace_id: int, name: str = "cli") -> str:
@@ -167,11 +169,11 @@ def create_user_token(session: Session, email: str, workspace_id: int, name: str
     user = user_by_email(session, email)
     if user is None:
         raise NotFound(f"no user has the email {email.strip().lower()!r}", field="user")
-    role = session.scalar(
-        select(Membership.role).where(
+    member = session.scalar(
+        select(Membership.id).where(
             Membership.user_id == user.id, Membership.workspace_id == workspace_id
         )
     )
-    if role is None:
+    if member is None:
         raise NotFound(f"{user.email} is not a member of workspace {workspace_id}", "workspace")
-    return create_api_token(session, workspace_id, user_id=user.id, name=name, role=role)
+    return create_token(session, workspace_id, user.id, name).token

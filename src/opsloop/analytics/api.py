@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Depends
 
+from opsloop.accounts.permissions import Permission
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import DuckDbEngine
 from opsloop.analytics.registry import AnyQuery
 from opsloop.analytics.segments.service import cohort_resolver
 from opsloop.analytics.service import run_query
-from opsloop.web.deps import StateDep, TokenDep
+from opsloop.web.access import Actor, require
+from opsloop.web.deps import StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"])
 
 
 @router.post("/query", summary="Run an analysis (trends, retention, funnel, ...)")
 def post_query(
-    query: Annotated[AnyQuery, Body()], state: StateDep, token: TokenDep
+    query: Annotated[AnyQuery, Body()],
+    state: StateDep,
+    token: Annotated[Actor, Depends(require(Permission.READ_DATA))],
 ) -> dict[str, Any]:
     """The request's `kind` selects the analysis; each kind's fields are in the schema. Answers
     carry `cached: true` when served from the cache (same query, no new data since). Segment

@@ -2,12 +2,14 @@
 
 from opsloop.accounts.models import Membership, User
 from opsloop.analytics.segments.models import SavedSegment, SegmentMember
+from opsloop.audit.models import AuditEntry
 from opsloop.db.base import Base
 from opsloop.importer.models import ImportRun
 from opsloop.workspaces.models import ApiToken, Workspace
 
 __all__ = [
     "ApiToken",
+    "AuditEntry",
     "Base",
     "ImportRun",
     "Membership",

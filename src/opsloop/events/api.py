@@ -7,13 +7,16 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
+from opsloop.accounts.permissions import Permission
 from opsloop.errors import InvalidInput, NotFound
 from opsloop.ingest.common import parse_timestamp
-from opsloop.web.deps import StateDep, TokenDep
+from opsloop.web.access import Actor, require
+from opsloop.web.deps import StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
+ReaderDep = Annotated[Actor, Depends(require(Permission.READ_DATA))]
 
 
 def encode_cursor(cursor: tuple[datetime, str]) -> str:
@@ -39,7 +42,7 @@ def _time_param(value: str | None, name: str) -> datetime | None:
 def list_events(
     request: Request,
     state: StateDep,
-    token: TokenDep,
+    token: ReaderDep,
     distinct_id: str | None = None,
     person_id: str | None = None,
     event: str | None = None,
@@ -65,7 +68,7 @@ def list_events(
 
 
 @router.get("/persons/{distinct_id}", summary="The person behind a distinct_id")
-def get_person(distinct_id: str, state: StateDep, token: TokenDep) -> dict[str, Any]:
+def get_person(distinct_id: str, state: StateDep, token: ReaderDep) -> dict[str, Any]:
     person = state.store.get_person(token.workspace.id, distinct_id)
     if person is None:
         raise NotFound(f"no person has the distinct_id {distinct_id!r}", "distinct_id")

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from opsloop.accounts.permissions import Permission
 from opsloop.errors import InvalidInput, NotFound
 from opsloop.events.activity import (
     DayRange,
@@ -22,15 +23,18 @@ from opsloop.events.activity import (
 )
 from opsloop.events.api import decode_cursor, encode_cursor
 from opsloop.ingest.common import parse_timestamp
+from opsloop.web.access import require_console_json, require_page
 from opsloop.web.charts import render
 from opsloop.web.charts.volume import volume_chart
-from opsloop.web.console_user import ConsoleUser, ConsoleUserDep, ConsoleUserJsonDep
+from opsloop.web.console_user import ConsoleUser
 from opsloop.web.deps import StateDep
 from opsloop.web.export import Column, ExportTable, export_response
 from opsloop.web.i18n import N_, translate
 from opsloop.web.templating import Formatter, page_router, render_fragment, render_page
 
 router = page_router()
+ReaderDep = Annotated[ConsoleUser, Depends(require_page(Permission.READ_DATA))]
+FeedReaderDep = Annotated[ConsoleUser, Depends(require_console_json(Permission.READ_DATA))]
 
 PAGE_SIZE = 50
 FEED_LIMIT = 100
@@ -130,7 +134,7 @@ def _rows_context(user: ConsoleUser, rows: list[EventRow]) -> dict[str, Any]:
 def live_events(
     request: Request,
     state: StateDep,
-    user: ConsoleUserDep,
+    user: ReaderDep,
     event: str | None = None,
     distinct_id: str | None = None,
     cursor: str | None = None,
@@ -173,7 +177,7 @@ def live_events(
 @router.get("/events/feed")
 def live_feed(
     state: StateDep,
-    user: ConsoleUserJsonDep,
+    user: FeedReaderDep,
     after: str,
     event: str | None = None,
     distinct_id: str | None = None,
@@ -260,7 +264,7 @@ ToQuery = Annotated[str | None, Query(alias="to")]
 def volume(
     request: Request,
     state: StateDep,
-    user: ConsoleUserDep,
+    user: ReaderDep,
     date_from: FromQuery = None,
     date_to: ToQuery = None,
 ) -> HTMLResponse:
@@ -307,7 +311,7 @@ def volume(
 @router.get("/events/export.{fmt}")
 def export_events(
     state: StateDep,
-    user: ConsoleUserDep,
+    user: ReaderDep,
     fmt: str,
     event: str | None = None,
     distinct_id: str | None = None,
@@ -345,7 +349,7 @@ def export_events(
 @router.get("/events/volume.{fmt}")
 def export_volume(
     state: StateDep,
-    user: ConsoleUserDep,
+    user: ReaderDep,
     fmt: str,
     date_from: FromQuery = None,
     date_to: ToQuery = None,
@@ -376,7 +380,7 @@ def export_volume(
 @router.get("/events/volume/chart.{fmt}")
 def volume_chart_image(
     state: StateDep,
-    user: ConsoleUserDep,
+    user: ReaderDep,
     fmt: str,
     date_from: FromQuery = None,
     date_to: ToQuery = None,

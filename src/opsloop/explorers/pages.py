@@ -6,12 +6,13 @@ and chart as files."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from opsloop.accounts.permissions import Permission
 from opsloop.analytics.queries.rfm import SEGMENTS
 from opsloop.errors import InvalidInput, NotFound
 from opsloop.explorers.apiview import api_view
@@ -19,8 +20,9 @@ from opsloop.explorers.explorer import Outcome, Vocabulary, explore, run_body
 from opsloop.explorers.forms import KINDS, RFM_PAGE, Params
 from opsloop.explorers.params import form_params
 from opsloop.explorers.tables import rfm_members_table
+from opsloop.web.access import require_page
 from opsloop.web.charts import render
-from opsloop.web.console_user import ConsoleUser, ConsoleUserDep
+from opsloop.web.console_user import ConsoleUser
 from opsloop.web.deps import StateDep
 from opsloop.web.export import export_response
 from opsloop.web.i18n import N_, translate
@@ -28,6 +30,7 @@ from opsloop.web.templating import SECURITY_HEADERS, Formatter, page_router, ren
 from opsloop.web.templating import environment as template_environment
 
 router = page_router()
+ReaderDep = Annotated[ConsoleUser, Depends(require_page(Permission.READ_DATA))]
 
 KIND_TITLES = {
     "trends": N_("Trends"),
@@ -161,14 +164,12 @@ def explorer_context(
 
 
 @router.get("/analysis")
-def analysis_home(user: ConsoleUserDep) -> RedirectResponse:
+def analysis_home(user: ReaderDep) -> RedirectResponse:
     return RedirectResponse("/analysis/trends", status_code=303)
 
 
 @router.get("/analysis/{kind}", response_class=HTMLResponse)
-def explorer_page(
-    request: Request, state: StateDep, user: ConsoleUserDep, kind: str
-) -> HTMLResponse:
+def explorer_page(request: Request, state: StateDep, user: ReaderDep, kind: str) -> HTMLResponse:
     kind = _kind(kind)
     outcome, vocab = explore(
         state, user.workspace, kind, list(request.query_params.multi_items()), user.language
@@ -205,7 +206,7 @@ def _answered(request: Request, state: StateDep, user: ConsoleUser, kind: str) -
 
 @router.get("/analysis/{kind}/export.{fmt}")
 def explorer_export(
-    request: Request, state: StateDep, user: ConsoleUserDep, kind: str, fmt: str
+    request: Request, state: StateDep, user: ReaderDep, kind: str, fmt: str
 ) -> Response:
     """The results table as CSV or Excel; `table=members` gives RFM's persons (up to 10,000)."""
     outcome = _answered(request, state, user, kind)
@@ -224,7 +225,7 @@ def explorer_export(
 
 @router.get("/analysis/{kind}/chart.{fmt}")
 def explorer_chart(
-    request: Request, state: StateDep, user: ConsoleUserDep, kind: str, fmt: str
+    request: Request, state: StateDep, user: ReaderDep, kind: str, fmt: str
 ) -> Response:
     """The chart drawn on the server from the same spec: SVG or PNG."""
     if fmt not in ("svg", "png"):

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from opsloop.errors import Forbidden, UnsupportedMediaType
+from opsloop.accounts.permissions import Permission
+from opsloop.errors import UnsupportedMediaType
 from opsloop.importer.batches import append_batch, read_batch
 from opsloop.importer.schemas import ImportBatchAnswer, ImportRunPublic
 from opsloop.importer.service import recent_runs
 from opsloop.importer.sink import ARROW_STREAM
+from opsloop.web.access import Actor, require
 from opsloop.web.body import read_body
-from opsloop.web.deps import StateDep, TokenDep
+from opsloop.web.deps import StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["import"])
 
-IMPORT_ROLES = frozenset({"owner", "admin", "operator"})
 # A batch is bigger than a tracking request; the CLI sends about 16 MiB at a time.
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 
@@ -34,12 +35,12 @@ MAX_BATCH_BYTES = 64 * 1024 * 1024
     },
 )
 async def post_import_batch(
-    request: Request, state: StateDep, token: TokenDep
+    request: Request,
+    state: StateDep,
+    token: Annotated[Actor, Depends(require(Permission.IMPORT_EVENTS))],
 ) -> ImportBatchAnswer:
     """An Arrow IPC stream laid out as the events table (`opsloop import` sends these while a
     server runs). Rows whose uuid is already stored in the workspace count as duplicates."""
-    if token.role not in IMPORT_ROLES:
-        raise Forbidden(f"the role {token.role} cannot import events", "Authorization")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != ARROW_STREAM:
         raise UnsupportedMediaType(f"send the batch as {ARROW_STREAM}", "Content-Type")
@@ -50,7 +51,9 @@ async def post_import_batch(
 
 @router.get("/imports", response_model=list[ImportRunPublic], summary="Recent bulk imports")
 def list_imports(
-    state: StateDep, token: TokenDep, limit: Annotated[int, Query(ge=1, le=200)] = 20
+    state: StateDep,
+    token: Annotated[Actor, Depends(require(Permission.READ_DATA))],
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> list[ImportRunPublic]:
     """The workspace's latest imports, newest first."""
     return [

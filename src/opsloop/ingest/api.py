@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import TypeAdapter
 
 from opsloop.ingest.common import parse_json
 from opsloop.ingest.native import IngestAnswer, NativeBatch, NativeEvent, parse_native
+from opsloop.web.access import ingest_key_only
 from opsloop.web.body import read_decoded_body
 from opsloop.web.deps import StateDep, bearer
 
-router = APIRouter(tags=["ingestion"])
+# Authenticated by the ingest key (or an API token) inside each route; nothing here reads data.
+router = APIRouter(tags=["ingestion"], dependencies=[Depends(ingest_key_only)])
 
 _native_schema = TypeAdapter(NativeEvent | list[NativeEvent] | NativeBatch).json_schema(
     ref_template="#/components/schemas/{model}", by_alias=True

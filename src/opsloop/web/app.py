@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from opsloop import __version__
@@ -23,6 +23,7 @@ from opsloop.ingest.api import OPENAPI_SCHEMAS
 from opsloop.ingest.api import router as ingest_router
 from opsloop.ingest.service import IngestService
 from opsloop.settings import Settings
+from opsloop.web.access import public
 from opsloop.web.console import router as console_router
 from opsloop.web.errors import ERROR_RESPONSES, install_error_handlers
 from opsloop.web.responses import OrjsonResponse
@@ -67,7 +68,7 @@ def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) ->
     )
     install_error_handlers(app)
 
-    @app.get("/healthz", tags=["meta"], summary="Liveness")
+    @app.get("/healthz", tags=["meta"], summary="Liveness", dependencies=[Depends(public)])
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 

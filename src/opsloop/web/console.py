@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import mimetypes
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
 from opsloop.accounts.pages import HOME
 from opsloop.accounts.pages import router as accounts_router
 from opsloop.events.pages import router as events_router
 from opsloop.explorers.pages import router as explorers_router
+from opsloop.web.access import public
 from opsloop.web.session import read_session
 from opsloop.web.templating import STATIC_DIR, page_router
 from opsloop.workspaces.pages import router as workspaces_router
@@ -19,14 +20,14 @@ router = page_router()
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 
 
-@router.get("/")
+@router.get("/", dependencies=[Depends(public)])
 def home(request: Request) -> RedirectResponse:
     """Signed in: the live events; signed out: the sign-in form."""
     target = HOME if read_session(request).user_id is not None else "/login"
     return RedirectResponse(target, status_code=303)
 
 
-@router.get("/static/{name:path}")
+@router.get("/static/{name:path}", dependencies=[Depends(public)])
 def static_file(name: str) -> FileResponse:
     """The console's own CSS, JS and images; nothing is loaded from elsewhere."""
     path = (STATIC_DIR / name).resolve()

@@ -1,12 +1,11 @@
 """Who is using the console: the signed-in user, their language and their current workspace.
 
-Every console page depends on `ConsoleUserDep` (or `console_role(...)`): a signed-out request is
+Console pages get theirs through `web.access.require_page(permission)`: a signed-out request is
 sent to /login, a request for a workspace the user is not a member of falls back to one they are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
@@ -16,11 +15,11 @@ from fastapi import Depends, Request
 from opsloop.accounts.models import User
 from opsloop.accounts.service import (
     MembershipRef,
-    has_role,
     memberships_of,
     password_fingerprint,
     set_language,
 )
+from opsloop.audit import Who, acting_as
 from opsloop.errors import Forbidden, Unauthorized
 from opsloop.web.deps import StateDep
 from opsloop.web.i18n import DEFAULT_LANGUAGE, normalize_language
@@ -36,6 +35,7 @@ class ConsoleUser:
     memberships: tuple[MembershipRef, ...]
     current: MembershipRef
     session: SessionData
+    ip: str | None = None
 
     @property
     def workspace(self) -> WorkspaceRef:
@@ -44,6 +44,11 @@ class ConsoleUser:
     @property
     def role(self) -> str:
         return self.current.role
+
+    @property
+    def who(self) -> Who:
+        """Who the audit log says acted, for changes made through the console."""
+        return Who(self.email, "console", self.user_id, self.ip)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -87,10 +92,12 @@ def _resolve(request: Request, state: StateDep) -> ConsoleUser | None:
     if session.user_id is None:
         return None
     chosen = normalize_language(request.query_params.get("lang"))
+    ip = request.client.host if request.client else None
     with state.db.session() as s:
         user = s.get(User, session.user_id)
         if user is None or password_fingerprint(user) != session.password_fp:
             return None
+        acting_as(s, Who(user.email, "console", user.id, ip))
         if chosen is not None and chosen != user.language:
             set_language(s, user.id, chosen)
         memberships = tuple(memberships_of(s, user.id))
@@ -103,7 +110,7 @@ def _resolve(request: Request, state: StateDep) -> ConsoleUser | None:
     session.workspace_id = current.workspace.id
     session.language = language
     lang = normalize_language(language) or DEFAULT_LANGUAGE
-    return ConsoleUser(session.user_id, email, lang, memberships, current, session)
+    return ConsoleUser(session.user_id, email, lang, memberships, current, session, ip)
 
 
 def console_user(request: Request, state: StateDep) -> ConsoleUser:
@@ -131,14 +138,3 @@ def console_user_json(request: Request, state: StateDep) -> ConsoleUser:
 
 ConsoleUserDep = Annotated[ConsoleUser, Depends(console_user)]
 ConsoleUserJsonDep = Annotated[ConsoleUser, Depends(console_user_json)]
-
-
-def console_role(minimum: str) -> Callable[[ConsoleUser], ConsoleUser]:
-    """A dependency that lets in members of the current workspace with at least this role."""
-
-    def check(user: ConsoleUserDep) -> ConsoleUser:
-        if not has_role(user.role, minimum):
-            raise Forbidden(f"this page needs the {minimum} role or higher")
-        return user
-
-    return check

@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the server's state and the caller's workspace."""
+"""FastAPI dependencies: the server's state and the bearer token a request carries (who the
+caller is and what they may do: `web/access.py`)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from opsloop.errors import Unauthorized
 from opsloop.web.state import AppState
-from opsloop.workspaces.service import TokenRef, resolve_api_token
 
 
 async def get_state(request: Request) -> AppState:
@@ -26,17 +25,3 @@ def bearer(request: Request) -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
-
-
-def current_token(request: Request, state: StateDep) -> TokenRef:
-    token = bearer(request)
-    if token is None:
-        raise Unauthorized("send an API token as 'Authorization: Bearer <token>'", "Authorization")
-    with state.db.session() as s:
-        ref = resolve_api_token(s, token)
-    if ref is None:
-        raise Unauthorized("unknown API token", "Authorization")
-    return ref
-
-
-TokenDep = Annotated[TokenRef, Depends(current_token)]

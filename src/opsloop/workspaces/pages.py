@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
-from opsloop.web.console_user import ConsoleUserDep
+from opsloop.accounts.permissions import Permission
+from opsloop.web.access import require_page
+from opsloop.web.console_user import ConsoleUser
 from opsloop.web.i18n import N_
 from opsloop.web.templating import page_router, render_page
 
@@ -140,7 +143,9 @@ def base_url_of(request: Request) -> str:
 
 
 @router.get("/setup", response_class=HTMLResponse)
-def setup(request: Request, user: ConsoleUserDep) -> HTMLResponse:
+def setup(
+    request: Request, user: Annotated[ConsoleUser, Depends(require_page(Permission.READ_DATA))]
+) -> HTMLResponse:
     ws = user.workspace
     base_url = base_url_of(request)
     return render_page(
