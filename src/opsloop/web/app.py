@@ -21,6 +21,7 @@ from opsloop.events.writer import GroupCommitWriter
 from opsloop.importer.api import router as import_router
 from opsloop.ingest.api import OPENAPI_SCHEMAS
 from opsloop.ingest.api import router as ingest_router
+from opsloop.ingest.cors import IngestCors
 from opsloop.ingest.service import IngestService
 from opsloop.settings import Settings
 from opsloop.web.access import public
@@ -67,6 +68,8 @@ def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) ->
         responses=ERROR_RESPONSES,
     )
     install_error_handlers(app)
+    # Browser SDKs post from the customer's own site: the ingestion paths answer other origins.
+    app.add_middleware(IngestCors)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness", dependencies=[Depends(public)])
     def healthz() -> dict[str, str]:
