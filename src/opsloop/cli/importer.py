@@ -101,6 +101,13 @@ def import_(
         list[str] | None,
         typer.Option("--map", help="Rename a column: --map user=distinct_id (repeatable)"),
     ] = None,
+    timezone: Annotated[
+        str,
+        typer.Option(
+            "--timezone",
+            help="Zone of timestamps written without an offset, e.g. Asia/Shanghai (default UTC)",
+        ),
+    ] = "UTC",
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -110,12 +117,12 @@ def import_(
 
     Every other column becomes a property, typed; empty cells are left out.
 
-    Timestamps: ISO 8601 (no offset means UTC) or epoch seconds/ms.
+    Timestamps: ISO 8601 or epoch seconds/ms; without an offset they are in --timezone (UTC).
 
     Refused rows go to a quarantine file: read = accepted + quarantined + duplicates.
     """
     settings = settings_for(data_dir)
-    request = ImportRequest(file, workspace, file_format, tuple(mapping or ()))
+    request = ImportRequest(file, workspace, file_format, tuple(mapping or ()), timezone)
     with errors_as_exit():
         if not file.is_file():
             raise InvalidInput(f"no such file: {file}", "FILE")

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import pyarrow as pa
 from sqlalchemy import select
 
 from opsloop.db import Database
-from opsloop.errors import NotFound
+from opsloop.errors import InvalidInput, NotFound
 from opsloop.events.schema import EVENT_ARROW_SCHEMA
 from opsloop.importer.columns import parse_map
 from opsloop.importer.models import ImportRun
@@ -59,6 +60,8 @@ class ImportRequest:
     workspace: str
     format: str | None = None
     mapping: tuple[str, ...] = ()
+    # The zone of timestamps written without an offset (naive text, Parquet TIMESTAMP, dates).
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,18 @@ class ImportRunInfo:
     finished_at: datetime | None
 
 
+def checked_timezone(name: str) -> str:
+    """An IANA time zone name (Asia/Shanghai, UTC, ...), or a clear error naming the option."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(
+            f"unknown time zone {name!r}: give an IANA name such as Asia/Shanghai or UTC",
+            "--timezone",
+        ) from None
+    return name
+
+
 def find_workspace(db: Database, key: str) -> WorkspaceRef:
     with db.session() as s:
         ws = get_workspace(s, key)
@@ -123,6 +138,7 @@ def run_import(
     workspace = find_workspace(db, request.workspace)
     fmt = infer_format(request.path, request.format)
     renames = parse_map(request.mapping)
+    timezone = checked_timezone(request.timezone)
     now = datetime.now(UTC)
     con = duckdb.connect()
     try:
@@ -141,6 +157,7 @@ def run_import(
                 renames,
                 now=now,
                 max_future=timedelta(seconds=settings.max_future_seconds),
+                timezone=timezone,
             )
         rejected = csv_rejects(con) if fmt == "csv" else 0
         sink = open_sink(settings, db, workspace.id)

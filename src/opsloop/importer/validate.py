@@ -40,8 +40,9 @@ def _blob(namespace: uuidlib.UUID) -> str:
 
 MACROS = [
     # Epoch seconds, or milliseconds from 1e11 on (as ingest.common.parse_timestamp).
-    "CREATE OR REPLACE TEMP MACRO ol_epoch(x) AS TRY(CAST(make_timestamp(CAST(round("
-    "CASE WHEN abs(x) >= 1e11 THEN x * 1000 ELSE x * 1000000 END) AS BIGINT)) AS TIMESTAMPTZ))",
+    # (An instant: read as UTC whatever zone naive text is read in.)
+    "CREATE OR REPLACE TEMP MACRO ol_epoch(x) AS TRY(timezone('UTC', make_timestamp(CAST(round("
+    "CASE WHEN abs(x) >= 1e11 THEN x * 1000 ELSE x * 1000000 END) AS BIGINT))))",
     "CREATE OR REPLACE TEMP MACRO ol_parse_ts(t) AS CASE"
     " WHEN regexp_full_match(t, '\\s*-?[0-9]+(\\.[0-9]+)?\\s*')"
     " THEN ol_epoch(TRY_CAST(t AS DOUBLE)) ELSE TRY_CAST(t AS TIMESTAMPTZ) END",
@@ -80,8 +81,9 @@ class CheckedRows:
     row_bytes: int
 
 
-def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("SET TimeZone = 'UTC'")
+def install_macros(con: duckdb.DuckDBPyConnection, timezone: str = "UTC") -> None:
+    """The import's SQL helpers; timestamps without an offset are read in `timezone`."""
+    con.execute(f"SET TimeZone = {sql_literal(timezone)}")
     for macro in MACROS:
         con.execute(macro)
 
@@ -118,7 +120,7 @@ def _judgement(shape: Shape, max_future: timedelta) -> str:
             f" THEN {sql_literal(f'{label} is longer than {limit} characters')} END)"
         )
 
-    iso = "strftime(__ts, '%Y-%m-%dT%H:%M:%SZ')"
+    iso = "strftime(timezone('UTC', __ts), '%Y-%m-%dT%H:%M:%SZ')"
     ts_check = (
         f"coalesce(__type_timestamp, CASE WHEN __ts IS NULL AND {shape.ts_missing}"
         f" THEN {sql_literal(ts + ' is missing or empty')}"
@@ -166,10 +168,11 @@ def check_rows(
     *,
     now: datetime,
     max_future: timedelta,
+    timezone: str = "UTC",
 ) -> CheckedRows:
     """Build `_checked`: every parsed row with its fields, id, reason (if refused) and whether it
     repeats an earlier row of the file."""
-    install_macros(con)
+    install_macros(con, timezone)
     shape = shape_for(con, staged, renames)
     sql = f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS {checked_select(shape, max_future)}"
     con.execute(sql, {"future": now + max_future})
