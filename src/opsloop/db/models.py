@@ -5,13 +5,17 @@ from opsloop.analytics.segments.models import SavedSegment, SegmentMember
 from opsloop.audit.models import AuditEntry
 from opsloop.db.base import Base
 from opsloop.importer.models import ImportRun
+from opsloop.insights.models import Dashboard, DashboardTile, Insight
 from opsloop.workspaces.models import ApiToken, Workspace
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Dashboard",
+    "DashboardTile",
     "ImportRun",
+    "Insight",
     "Membership",
     "SavedSegment",
     "SegmentMember",

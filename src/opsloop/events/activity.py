@@ -163,3 +163,10 @@ def newest_day(store: EventStore, workspace_id: int, timezone: str) -> date | No
         cur.close()
     newest = row[0] if row else None
     return None if newest is None else newest.astimezone(ZoneInfo(timezone)).date()
+
+
+def latest_day(store: EventStore, workspace_id: int, timezone: str) -> date:
+    """The day analyses end on by default: today, or the newest event's day when the data ends
+    earlier (imported history, the demo world)."""
+    today = local_today(timezone)
+    return min(today, newest_day(store, workspace_id, timezone) or today)

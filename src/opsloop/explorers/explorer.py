@@ -12,13 +12,7 @@ from opsloop.analytics.engine import DuckDbEngine
 from opsloop.analytics.segments.service import cohort_resolver
 from opsloop.analytics.service import parse_query, run_query
 from opsloop.errors import InvalidInput
-from opsloop.events.activity import (
-    DayRange,
-    event_names,
-    local_today,
-    newest_day,
-    property_names,
-)
+from opsloop.events.activity import DayRange, event_names, latest_day, property_names
 from opsloop.events.schema import PERSON_ONLY_EVENTS
 from opsloop.explorers.forms import ANY, ExplorerForm, Params, read_form, to_query
 from opsloop.explorers.tables import ResultTable, result_table, rfm_members_table
@@ -65,9 +59,7 @@ def vocabulary(state: AppState, workspace_id: int) -> Vocabulary:
 def default_form(kind: str, state: AppState, ws: WorkspaceRef, vocab: Vocabulary) -> ExplorerForm:
     """A first visit's form: the 30 days up to the newest event (or today), and a query that
     shows something."""
-    today = local_today(ws.timezone)
-    last = min(today, newest_day(state.store, ws.id, ws.timezone) or today)
-    days = DayRange.ending(last, DEFAULT_DAYS)
+    days = DayRange.ending(latest_day(state.store, ws.id, ws.timezone), DEFAULT_DAYS)
     form = ExplorerForm(kind=kind, date_from=days.first.isoformat(), date_to=days.last.isoformat())
     if kind == "funnel":
         guess = [e for e in FUNNEL_GUESS if e in vocab.events]

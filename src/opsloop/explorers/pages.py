@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from opsloop.accounts.permissions import Permission
+from opsloop.accounts.permissions import Permission, allows
 from opsloop.analytics.queries.rfm import SEGMENTS
 from opsloop.errors import InvalidInput, NotFound
 from opsloop.explorers.apiview import api_view
@@ -20,6 +20,8 @@ from opsloop.explorers.explorer import Outcome, Vocabulary, explore, run_body
 from opsloop.explorers.forms import KINDS, RFM_PAGE, Params
 from opsloop.explorers.params import form_params
 from opsloop.explorers.tables import rfm_members_table
+from opsloop.insights.access import Viewer
+from opsloop.insights.dashboards import list_dashboards
 from opsloop.web.access import require_page
 from opsloop.web.charts import render
 from opsloop.web.console_user import ConsoleUser
@@ -137,7 +139,9 @@ def explorer_context(
     request: Request, user: ConsoleUser, kind: str, outcome: Outcome, vocab: Vocabulary
 ) -> dict[str, Any]:
     body = outcome.body
+    saved = request.query_params.get("saved")
     return {
+        "saved_id": int(saved) if saved and saved.isdigit() else None,
         "kind": kind,
         "kind_title": KIND_TITLES[kind],
         "kind_description": KIND_DESCRIPTIONS[kind],
@@ -175,6 +179,11 @@ def explorer_page(request: Request, state: StateDep, user: ReaderDep, kind: str)
         state, user.workspace, kind, list(request.query_params.multi_items()), user.language
     )
     context = explorer_context(request, user, kind, outcome, vocab)
+    with state.db.session() as s:
+        context["dashboards"] = list_dashboards(
+            s, user.workspace.id, Viewer(user.user_id, user.role)
+        )
+    context["may_save"] = allows(user.role, Permission.SAVE_ANALYSES)
     status = 400 if outcome.problem else 200
     if request.query_params.get("partial"):
         html = (

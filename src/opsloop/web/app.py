@@ -23,6 +23,7 @@ from opsloop.ingest.api import OPENAPI_SCHEMAS
 from opsloop.ingest.api import router as ingest_router
 from opsloop.ingest.cors import IngestCors
 from opsloop.ingest.service import IngestService
+from opsloop.insights.api import router as insights_router
 from opsloop.settings import Settings
 from opsloop.web.access import public
 from opsloop.web.console import router as console_router
@@ -79,6 +80,7 @@ def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) ->
     app.include_router(events_router)
     app.include_router(import_router)
     app.include_router(analytics_router)
+    app.include_router(insights_router)
     app.include_router(console_router)
 
     def openapi() -> dict[str, Any]:

@@ -11,6 +11,7 @@ from opsloop.accounts.pages import HOME
 from opsloop.accounts.pages import router as accounts_router
 from opsloop.events.pages import router as events_router
 from opsloop.explorers.pages import router as explorers_router
+from opsloop.insights.pages import router as insights_router
 from opsloop.web.access import public
 from opsloop.web.session import read_session
 from opsloop.web.templating import STATIC_DIR, page_router
@@ -44,4 +45,5 @@ def static_file(name: str) -> FileResponse:
 router.include_router(accounts_router)
 router.include_router(events_router)
 router.include_router(explorers_router)
+router.include_router(insights_router)
 router.include_router(workspaces_router)
