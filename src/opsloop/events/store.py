@@ -137,6 +137,28 @@ def _insert_sql(source: str) -> str:
     )
 
 
+def _bulk_persons_sql(source: str) -> str:
+    """Every new distinct id of `source` (rows with workspace_id, distinct_id, timestamp) gets
+    its person, created at its earliest event there; all in SQL, since a bulk table may bring
+    hundreds of thousands. person_id_for (uuid5) is computed by DuckDB's sha1."""
+    return (
+        "CREATE OR REPLACE TEMP TABLE _bulk_ids AS"
+        f" SELECT n.workspace_id, n.distinct_id, n.first_seen, {_PERSON_HASH_SQL} AS h"
+        " FROM (SELECT workspace_id, distinct_id, min(timestamp) AS first_seen"
+        f"  FROM {source} GROUP BY ALL) n"
+        " ANTI JOIN person_distinct_ids m"
+        "  ON m.workspace_id = n.workspace_id AND m.distinct_id = n.distinct_id;"
+        " CREATE OR REPLACE TEMP TABLE _bulk_persons AS"
+        f" SELECT workspace_id, distinct_id, first_seen, {_PERSON_ID_SQL} AS person_id"
+        " FROM _bulk_ids;"
+        " INSERT INTO person_distinct_ids"
+        "  SELECT workspace_id, distinct_id, person_id FROM _bulk_persons;"
+        " INSERT INTO persons SELECT workspace_id, person_id, '{}', false, first_seen"
+        "  FROM _bulk_persons;"
+        " DROP TABLE _bulk_ids; DROP TABLE _bulk_persons"
+    )
+
+
 def _unmapped(ids: str) -> str:
     """The rows of the query `ids` (workspace_id, distinct_id, ...) whose distinct_id has no
     person yet, with the hash their person id is made of (h)."""
@@ -452,31 +474,7 @@ class EventStore:
                 accepted = table.num_rows
                 if source == "_bulk_fresh":
                     accepted = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
-                # Every new distinct id gets its person here, in SQL: a bulk table may bring
-                # hundreds of thousands. person_id_for (uuid5) is computed by DuckDB's sha1.
-                from opsloop.events.schema import PERSON_NAMESPACE
-
-                namespace = "".join(f"\\x{b:02X}" for b in PERSON_NAMESPACE.bytes)
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE _bulk_ids AS"
-                    " SELECT workspace_id, distinct_id, first_seen,"
-                    "  sha1('" + namespace + "'::BLOB"
-                    "   || encode(CAST(workspace_id AS VARCHAR) || ':' || distinct_id)) AS h"
-                    " FROM (SELECT workspace_id, distinct_id, min(timestamp) AS first_seen"
-                    f"  FROM {source} GROUP BY ALL) n"
-                    " ANTI JOIN person_distinct_ids m"
-                    "  ON m.workspace_id = n.workspace_id AND m.distinct_id = n.distinct_id;"
-                    " CREATE OR REPLACE TEMP TABLE _bulk_persons AS"
-                    " SELECT workspace_id, distinct_id, first_seen, CAST(concat(substr(h, 1, 12),"
-                    "  '5', substr(h, 14, 3), substr('89ab89ab89ab89ab',"
-                    "  strpos('0123456789abcdef', substr(h, 17, 1)), 1), substr(h, 18, 15))"
-                    "  AS UUID) AS person_id FROM _bulk_ids;"
-                    " INSERT INTO person_distinct_ids"
-                    "  SELECT workspace_id, distinct_id, person_id FROM _bulk_persons;"
-                    " INSERT INTO persons SELECT workspace_id, person_id, '{}', false, first_seen"
-                    "  FROM _bulk_persons;"
-                    " DROP TABLE _bulk_ids; DROP TABLE _bulk_persons"
-                )
+                con.execute(_bulk_persons_sql(source))
                 if source == "_bulk_fresh":
                     con.execute("DROP TABLE _bulk_fresh")
             except BaseException:
@@ -486,6 +484,36 @@ class EventStore:
             else:
                 con.unregister("_bulk")
         return WriteResult(int(accepted), table.num_rows - int(accepted))
+
+    def append_query(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        select: str,
+        workspace_id: int,
+    ) -> WriteResult:
+        """Bulk-append the rows of `select` (EVENT_ARROW_SCHEMA's columns; uuid a UUID or text)
+        into one workspace, skipping ids it already stores; run on `con`, a cursor of this store,
+        so that `select` may read the cursor's temporary tables. One statement streams the rows
+        in, with no copy through Python (imports with no server running)."""
+        fresh = (
+            f"(SELECT s.* FROM ({select}) s ANTI JOIN"
+            f" (SELECT uuid FROM events WHERE workspace_id = {int(workspace_id)}) e"
+            " ON e.uuid = s.uuid::UUID)"
+        )
+        with self._lock:
+            con.begin()
+            try:
+                total = con.execute(f"SELECT count(*) FROM ({select}) s").fetchall()[0][0]
+                accepted = con.execute(_insert_sql(fresh)).fetchall()[0][0]
+                con.execute(_bulk_persons_sql(f"({select})"))
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+            finally:
+                self.data_version += 1
+                self.events_version += 1  # the id index reloads when it is next asked
+        return WriteResult(int(accepted), int(total) - int(accepted))
 
     def set_person_properties(self, workspace_id: int, rows: pa.Table) -> None:
         """Bulk `$set` of person properties: `rows` has columns distinct_id and properties

@@ -24,8 +24,13 @@ from opsloop.importer.columns import parse_map
 from opsloop.importer.models import ImportRun
 from opsloop.importer.quarantine import csv_rejects, write_quarantine
 from opsloop.importer.reader import ImportFormat, infer_format, sql_literal, stage
-from opsloop.importer.sink import EventSink, open_sink
-from opsloop.importer.validate import CheckedRows, accepted_batches, check_rows
+from opsloop.importer.sink import EventSink, LocalSink, open_sink
+from opsloop.importer.validate import (
+    CheckedRows,
+    accepted_batches,
+    accepted_select,
+    check_rows,
+)
 from opsloop.settings import Settings
 from opsloop.workspaces.service import WorkspaceRef, get_workspace
 
@@ -140,28 +145,30 @@ def run_import(
     renames = parse_map(request.mapping)
     timezone = checked_timezone(request.timezone)
     now = datetime.now(UTC)
-    con = duckdb.connect()
+    sink = open_sink(settings, db, workspace.id)
     try:
-        # A file bigger than memory spills here (DuckDB removes its files when done).
-        spill = settings.data_dir / "tmp"
-        con.execute(f"SET temp_directory = {sql_literal(str(spill.resolve()))}")
-        con.execute("SET enable_progress_bar = true")
-        con.execute("SET enable_progress_bar_print = false")
-        progress.phase(f"Reading {request.path.name}", 100, "%")
-        with _query_progress(con, progress):
-            staged = stage(con, request.path, fmt, _bytes_as_percent(request.path, progress))
-            progress.phase("Checking rows", 100, "%")
-            checked = check_rows(
-                con,
-                staged,
-                renames,
-                now=now,
-                max_future=timedelta(seconds=settings.max_future_seconds),
-                timezone=timezone,
-            )
-        rejected = csv_rejects(con) if fmt == "csv" else 0
-        sink = open_sink(settings, db, workspace.id)
+        # Into the event store's own engine when no server runs (one engine from the file to
+        # the table); otherwise a private one, whose accepted rows go to the server in batches.
+        con = sink.connection()
         try:
+            # A file bigger than memory spills here (DuckDB removes its files when done).
+            spill = settings.data_dir / "tmp"
+            con.execute(f"SET temp_directory = {sql_literal(str(spill.resolve()))}")
+            con.execute("SET enable_progress_bar = true")
+            con.execute("SET enable_progress_bar_print = false")
+            progress.phase(f"Reading {request.path.name}", 100, "%")
+            with _query_progress(con, progress):
+                staged = stage(con, request.path, fmt, _bytes_as_percent(request.path, progress))
+                progress.phase("Checking rows", 100, "%")
+                checked = check_rows(
+                    con,
+                    staged,
+                    renames,
+                    now=now,
+                    max_future=timedelta(seconds=settings.max_future_seconds),
+                    timezone=timezone,
+                )
+            rejected = csv_rejects(con) if fmt == "csv" else 0
             run_id = _start_run(db, workspace.id, request.path, fmt)
             quarantined = checked.quarantined + rejected
             quarantine_file = None
@@ -171,9 +178,9 @@ def run_import(
                 quarantine_file = str(target.resolve())
             accepted, stored_dups = _store(con, sink, workspace.id, now, checked, progress)
         finally:
-            sink.close()
+            con.close()
     finally:
-        con.close()
+        sink.close()
     read = checked.rows + rejected
     duplicates = checked.in_file_duplicates + stored_dups
     summary = ImportSummary(
@@ -202,6 +209,13 @@ def _store(
     progress: ImportProgress,
 ) -> tuple[int, int]:
     progress.phase("Storing events", checked.to_store, "rows")
+    if isinstance(sink, LocalSink):
+        with _query_progress(con, progress, scale=checked.to_store):
+            result = sink.store.append_query(
+                con, accepted_select(workspace_id, received_at), workspace_id
+            )
+        progress.update(checked.to_store)
+        return result.accepted, result.duplicates
     accepted = duplicates = 0
     size = sink.rows_per_batch(checked.row_bytes)
     for table in _tables_of(accepted_batches(con, workspace_id, received_at, size), size):
@@ -242,8 +256,11 @@ def _bytes_as_percent(path: Path, progress: ImportProgress) -> Callable[[int], N
 
 
 @contextmanager
-def _query_progress(con: duckdb.DuckDBPyConnection, progress: ImportProgress) -> Iterator[None]:
-    """Show the percentage DuckDB reports for the statement it is running."""
+def _query_progress(
+    con: duckdb.DuckDBPyConnection, progress: ImportProgress, scale: int = 100
+) -> Iterator[None]:
+    """Show the percentage DuckDB reports for the statement it is running (as a share of
+    `scale` steps)."""
     stop = threading.Event()
 
     def poll() -> None:
@@ -253,7 +270,7 @@ def _query_progress(con: duckdb.DuckDBPyConnection, progress: ImportProgress) ->
             except duckdb.Error:
                 return
             if percent >= 0:
-                progress.update(int(percent))
+                progress.update(int(percent * scale / 100))
 
     watcher = threading.Thread(target=poll, name="import-progress", daemon=True)
     watcher.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import duckdb
 import httpx
 import pyarrow as pa
 
@@ -32,6 +33,10 @@ class EventSink(Protocol):
 
     where: str
 
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """Where the file is staged and checked (the caller closes it)."""
+        ...
+
     def rows_per_batch(self, row_bytes: int) -> int: ...
 
     def append(self, table: pa.Table) -> WriteResult: ...
@@ -52,6 +57,10 @@ class LocalSink:
                 " or run the import while `opsloop serve` runs for this data folder"
             ) from exc
         self.where = f"into {settings.event_store_path}"
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        # A cursor of the store: the checked rows go into the events table in one statement.
+        return self.store.cursor()
 
     def rows_per_batch(self, row_bytes: int) -> int:
         return LOCAL_BATCH_ROWS
@@ -79,6 +88,9 @@ class ServerSink:
             timeout=BATCH_TIMEOUT_SECONDS,
         )
         self.where = f"through the server at {address.url}"
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect()
 
     def rows_per_batch(self, row_bytes: int) -> int:
         return max(1_000, min(SERVER_BATCH_ROWS, SERVER_BATCH_BYTES // max(row_bytes, 1)))
