@@ -94,6 +94,8 @@ def test_a_day_in_the_console(live_server: LiveServer, login: Login, tmp_path: P
             page.fill("#email", login.email)
             page.fill("#password", login.password)
             page.click("button[type=submit]")
+            expect(page).to_have_url(base + "/overview")
+            page.get_by_role("link", name="实时数据").click()
             expect(page).to_have_url(base + "/events")
             expect(page.locator("h1")).to_have_text("实时数据")
             assert _rows(page) == [_uuid(3), _uuid(2), _uuid(1)]
@@ -203,7 +205,7 @@ def test_a_day_in_the_console(live_server: LiveServer, login: Login, tmp_path: P
             expect(page.locator("[data-testid=error-page] h1")).to_have_text("页面不存在")
             _shot(page, "error-404")
             page.click("[data-testid=error-back]")
-            expect(page).to_have_url(base + "/events")
+            expect(page).to_have_url(base + "/overview")
             page.get_by_role("link", name="接入").click()
             expect(page).to_have_url(base + "/setup")
             expect(page.locator("[data-testid=ingest-key]")).to_have_text(

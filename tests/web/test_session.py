@@ -35,12 +35,12 @@ def test_sign_in_goes_home_and_sign_out_ends_the_session(
     client: httpx.Client, login: Login
 ) -> None:
     r = sign_in(client, login)
-    assert (r.status_code, r.headers["location"]) == (303, "/events")
+    assert (r.status_code, r.headers["location"]) == (303, "/overview")
     cookie = r.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=")
     flags = {part.strip().lower() for part in cookie.split(";")[1:]}
     assert {"httponly", "samesite=lax", "path=/"} <= flags
-    assert client.get("/").headers["location"] == "/events"
+    assert client.get("/").headers["location"] == "/overview"
     # The sign-in form is not shown to someone signed in.
     assert client.get("/login?next=/setup").headers["location"] == "/setup"
     page = client.get("/events")
@@ -58,9 +58,9 @@ def test_sign_in_goes_home_and_sign_out_ends_the_session(
 def test_next_is_kept_and_only_local(client: httpx.Client, login: Login) -> None:
     assert sign_in(client, login, "/setup").headers["location"] == "/setup"
     client.cookies.clear()
-    assert sign_in(client, login, "https://evil.example/").headers["location"] == "/events"
+    assert sign_in(client, login, "https://evil.example/").headers["location"] == "/overview"
     client.cookies.clear()
-    assert sign_in(client, login, "//evil.example/x").headers["location"] == "/events"
+    assert sign_in(client, login, "//evil.example/x").headers["location"] == "/overview"
 
 
 def test_login_without_the_forms_csrf_token_is_refused(client: httpx.Client, login: Login) -> None:
@@ -106,7 +106,7 @@ def test_failed_logins_are_rate_limited_per_email_and_address(
     assert r.status_code == 429
     assert "Too many failed sign-ins. Try again in 5 minutes." in r.text
     # Another account from the same address is not affected.
-    assert sign_in(client, other).headers["location"] == "/events"
+    assert sign_in(client, other).headers["location"] == "/overview"
 
 
 def test_a_tampered_cookie_signs_out(client: httpx.Client, login: Login) -> None:

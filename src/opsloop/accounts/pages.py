@@ -30,7 +30,7 @@ from opsloop.web.templating import page_router, render_html
 
 router = page_router()
 
-HOME = "/events"
+HOME = "/overview"
 MSG_BAD_LOGIN = N_("Wrong email or password.")
 MSG_CSRF = N_("This form has expired. Please try again.")
 MSG_MISSING = N_("Enter your email and password.")

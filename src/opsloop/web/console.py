@@ -12,6 +12,7 @@ from opsloop.accounts.pages import router as accounts_router
 from opsloop.events.pages import router as events_router
 from opsloop.explorers.pages import router as explorers_router
 from opsloop.insights.pages import router as insights_router
+from opsloop.overview.pages import router as overview_router
 from opsloop.web.access import public
 from opsloop.web.session import read_session
 from opsloop.web.templating import STATIC_DIR, page_router
@@ -23,7 +24,7 @@ STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg
 
 @router.get("/", dependencies=[Depends(public)])
 def home(request: Request) -> RedirectResponse:
-    """Signed in: the live events; signed out: the sign-in form."""
+    """Signed in: the overview; signed out: the sign-in form."""
     target = HOME if read_session(request).user_id is not None else "/login"
     return RedirectResponse(target, status_code=303)
 
@@ -46,4 +47,5 @@ router.include_router(accounts_router)
 router.include_router(events_router)
 router.include_router(explorers_router)
 router.include_router(insights_router)
+router.include_router(overview_router)
 router.include_router(workspaces_router)

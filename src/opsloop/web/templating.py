@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from opsloop.web import formatting
 from opsloop.web.console_user import ConsoleUser
 from opsloop.web.i18n import (
     LANGUAGE_NAMES,
@@ -69,6 +70,19 @@ class Formatter:
 
     def compact(self, value: float) -> str:
         return format_compact(value, self.language)
+
+    def percent(self, value: float | None, digits: int = 1) -> str:
+        return formatting.percent(value, self.language, digits)
+
+    def change(self, value: float | None) -> str:
+        """A relative change with its sign: +5.0% / −12.3%."""
+        return formatting.change(value, self.language)
+
+    def money(self, value: float | None) -> str:
+        return formatting.money(value, self.language)
+
+    def duration(self, seconds: float | None) -> str:
+        return formatting.duration(seconds, self.language)
 
     def time(self, value: datetime, fmt: str = "medium") -> str:
         return format_time(value, self.language, self.timezone, fmt)
