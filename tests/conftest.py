@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -18,6 +19,9 @@ from opsloop.settings import Settings
 from opsloop.web.app import create_app
 from opsloop.web.state import AppState
 from opsloop.workspaces.service import CreatedWorkspace, create_workspace
+
+if TYPE_CHECKING:
+    from tests.web.access_world import World
 
 PG_ADMIN_URL = os.environ.get("OPSLOOP_TEST_DATABASE_URL")
 
@@ -102,3 +106,13 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@pytest.fixture
+def world(tmp_path: Path, database_url: str) -> Iterator[World]:
+    """Two workspaces served on 127.0.0.1, a signed-in member of every role with an API token
+    (tests/web/access_world.py), on SQLite and on PostgreSQL."""
+    from tests.web.access_world import access_world  # it starts servers with _start, above
+
+    with access_world(tmp_path, database_url) as w:
+        yield w

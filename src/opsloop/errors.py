@@ -43,6 +43,13 @@ class Conflict(OpsLoopError):
     status = 409
 
 
+class RateLimited(OpsLoopError):
+    """Too many attempts (wrong passwords); the message says when to try again."""
+
+    code = "rate_limited"
+    status = 429
+
+
 class PayloadTooLarge(OpsLoopError):
     code = "payload_too_large"
     status = 413

@@ -65,6 +65,22 @@ class World:
         if member is not None:
             self.client.cookies.set(SESSION_COOKIE, member.cookie)
 
+    def api(self, token: str | None, method: str, path: str, **kw: Any) -> httpx.Response:
+        """A REST call with this bearer token (and no session)."""
+        self.client.cookies.clear()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.client.request(method, path, headers=headers, **kw)
+
+    def page(self, member: Member, path: str) -> httpx.Response:
+        """A console page as this member sees it."""
+        self.as_session(member)
+        return self.client.get(path)
+
+    def form(self, member: Member, path: str, data: dict[str, str]) -> httpx.Response:
+        """A console form, sent with the member's session and CSRF token."""
+        self.as_session(member)
+        return self.client.post(path, data={"csrf_token": member.csrf, **data})
+
 
 def _member(s: Any, email: str, ws: CreatedWorkspace, role: str) -> Member:
     user, _ = create_user(s, email, workspace_id=ws.id, role=role, password=PASSWORD)

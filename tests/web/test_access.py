@@ -10,24 +10,25 @@ access check.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
-import pytest
 from fastapi import routing
 
 from opsloop.accounts.models import ROLES
 from opsloop.accounts.permissions import MINIMUM_ROLE, allows
 from opsloop.web.access import PAGE_DENIED, AccessRule, declared_access
-from tests.web.access_world import Member, World, access_world
+from tests.web.access_world import Member, World
 
 # Starlette routes FastAPI adds for the documentation: the schema is public by design.
 DOC_PATHS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 # Path parameters: A's resources where they name one (so another workspace must get 404).
 A_RESOURCE_PARAMS = {"user_id", "token_id"}
 JSON = {"Accept": "application/json"}
+# Valid bodies where a route names one of A's resources, so that B's 404 is not hidden by a 422.
+BODIES: dict[str, dict[str, str]] = {
+    "PATCH /api/v1/members/{user_id}": {"role": "analyst"},
+}
 ROLE_DENIAL = re.compile(r"^the \w+ role may not do this \(")
 
 
@@ -61,12 +62,6 @@ def endpoints(app: object) -> list[Endpoint]:
     return found
 
 
-@pytest.fixture
-def world(tmp_path: Path, database_url: str) -> Iterator[World]:
-    with access_world(tmp_path, database_url) as w:
-        yield w
-
-
 def _url(world: World, ep: Endpoint) -> str:
     assert world.victim is not None
     samples = {
@@ -95,13 +90,14 @@ def _call(
     if member is not None:
         headers["X-CSRF-Token"] = member.csrf
     url = _url(world, ep)
+    body = BODIES.get(str(ep), {})
     if ep.method == "GET":
         return world.client.get(url, headers=headers)
     if ep.rule.door in ("page", "console_json", "public") and member is not None:
         return world.client.request(
-            ep.method, url, data={"csrf_token": member.csrf}, headers=headers
+            ep.method, url, data={"csrf_token": member.csrf, **body}, headers=headers
         )
-    return world.client.request(ep.method, url, json={}, headers=headers)
+    return world.client.request(ep.method, url, json=body, headers=headers)
 
 
 def outcome(r: httpx.Response) -> str:

@@ -80,7 +80,8 @@ def run_query(
             ctx.workspace_id,
             ctx.engine.data_version,
             ctx.dialect.name,
-            query.model_dump(mode="json"),
+            # The zone sets day boundaries and may change (workspace settings): part of the key.
+            {**query.model_dump(mode="json"), "$timezone": ctx.timezone},
         )
         hit = cache.get(key, lambda entry: _segments_unchanged(ctx, entry))
         if hit is not None:

@@ -7,8 +7,9 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from opsloop.accounts.permissions import Permission, allows
 from opsloop.db import Database
-from opsloop.errors import Unauthorized
+from opsloop.errors import Forbidden, Unauthorized
 from opsloop.events import IncomingEvent, WriteResult
 from opsloop.events.store import events_to_arrow
 from opsloop.events.writer import GroupCommitWriter
@@ -47,12 +48,20 @@ class IngestService:
             ws = workspace_for_ingest_key(s, key)
             if ws is None and allow_api_token:
                 tok = resolve_api_token(s, key)
+                if tok is not None and not allows(tok.role, Permission.IMPORT_EVENTS):
+                    raise Forbidden(f"the {tok.role} role may not send events", "Authorization")
                 ws = tok.workspace if tok is not None else None
         if ws is None:
             raise Unauthorized("unknown ingest key", field="api_key")
         with self._lock:
             self._keys[key] = (now, ws)
         return ws
+
+    def forget_keys(self) -> None:
+        """Drop the cached keys, after a key is rotated or a token revoked, so that the old one
+        stops working at once in this process (others forget it within KEY_CACHE_SECONDS)."""
+        with self._lock:
+            self._keys.clear()
 
     async def ingest(
         self, workspace: WorkspaceRef, events: Sequence[ParsedEvent], source: str

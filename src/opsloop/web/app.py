@@ -13,7 +13,9 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from opsloop import __version__
+from opsloop.accounts.api import router as accounts_router
 from opsloop.analytics.api import router as analytics_router
+from opsloop.audit.api import router as audit_router
 from opsloop.db import open_database
 from opsloop.events import open_event_store
 from opsloop.events.api import router as events_router
@@ -30,6 +32,7 @@ from opsloop.web.console import router as console_router
 from opsloop.web.errors import ERROR_RESPONSES, install_error_handlers
 from opsloop.web.responses import OrjsonResponse
 from opsloop.web.state import AppState
+from opsloop.workspaces.api import router as workspaces_router
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,9 @@ def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) ->
     app.include_router(import_router)
     app.include_router(analytics_router)
     app.include_router(insights_router)
+    app.include_router(accounts_router)
+    app.include_router(workspaces_router)
+    app.include_router(audit_router)
     app.include_router(console_router)
 
     def openapi() -> dict[str, Any]:

@@ -44,6 +44,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         (413, "Body or batch too large"),
         (415, "Unsupported media type"),
         (422, "Invalid parameters"),
+        (429, "Too many attempts; retry later"),
         (503, "The store is busy or a commit failed; retry"),
     )
 }
