@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
+
+import duckdb
+import numpy as np
+import pyarrow as pa
 
 from opsloop.analytics.dialect import ClickHouseDialect, Dialect, DuckDbDialect
 from opsloop.events import EventStore
@@ -35,6 +41,36 @@ class DuckDbEngine:
             return cur.execute(sql).fetchall()
         finally:
             cur.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[DuckDbSnapshot]:
+        """Several statements that see the same data (one read transaction), for answers computed
+        partly in Python between two queries."""
+        cur = self.store.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            yield DuckDbSnapshot(cur)
+        finally:
+            cur.execute("ROLLBACK")
+            cur.close()
+
+
+class DuckDbSnapshot:
+    """A cursor inside one read transaction: rows, numpy columns, and Arrow tables of its own
+    that its queries can read by name."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+        self.cur = cur
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.cur.execute(sql).fetchall()
+
+    def columns(self, sql: str) -> dict[str, np.ndarray]:
+        """The result as one numpy array per column (for columns without NULLs)."""
+        return {k: np.asarray(v) for k, v in self.cur.execute(sql).fetchnumpy().items()}
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.cur.register(name, table)
 
 
 # Session settings every ClickHouse connection gets. Static segments are inlined as lists of

@@ -33,9 +33,11 @@ def events_source(
     with_person: bool = False,
     columns: dict[str, str] | None = None,
     extra_where: Sequence[str] = (),
+    person_map: str = "person_distinct_ids",
 ) -> str:
-    """SELECT of person_id, ts, event and `columns` (alias -> SQL over e/p) from the events;
-    `date_from=None` reaches back to the first event (for "first ever" questions)."""
+    """SELECT of person_id, ts, event and `columns` (alias -> SQL over e/p/m) from the events;
+    `date_from=None` reaches back to the first event (for "first ever" questions). `person_map`
+    replaces the distinct_id → person table (e.g. by `numbered_person_map`)."""
     d = ctx.dialect
     if date_from is None:
         lo, hi = None, ctx.utc_start_of(date_to + timedelta(days=1))
@@ -48,7 +50,7 @@ def events_source(
         *(f"{sql} AS {alias}" for alias, sql in (columns or {}).items()),
     ]
     joins = [
-        "JOIN person_distinct_ids AS m ON m.workspace_id = e.workspace_id"
+        f"JOIN {person_map} AS m ON m.workspace_id = e.workspace_id"
         " AND m.distinct_id = e.distinct_id"
     ]
     if with_person:
@@ -69,4 +71,14 @@ def events_source(
     return (
         f"SELECT {', '.join(selected)} FROM events AS e {' '.join(joins)}"
         f" WHERE {' AND '.join(where)}"
+    )
+
+
+def numbered_person_map(ctx: QueryContext) -> str:
+    """The workspace's distinct_id → person map with `pn`: persons numbered 1, 2, ... in person
+    id order (dense), so that Python can hold persons as integers; the numbering is the same in
+    every statement that sees the same data."""
+    return (
+        "(SELECT workspace_id, distinct_id, person_id, dense_rank() OVER (ORDER BY person_id)"
+        f" AS pn FROM person_distinct_ids WHERE workspace_id = {ctx.workspace_id})"
     )

@@ -20,8 +20,8 @@ steps 2..k in that order, each strictly later than the one before, the last at m
   absent last, then the smallest value), so the values' counts add up to the funnel's. Beyond
   `breakdown_limit` values (ranked by step-1 persons), the rest fold into "$other".
 
-The SQL is in `funnel_sql.py`; `funnel_people` lists the persons at a step (e.g. those who
-dropped after it) for the segments module to store.
+The SQL is in `funnel_sql.py`, DuckDB's ordered pass in `funnel_pass.py`; `funnel_people` lists
+the persons at a step (e.g. those who dropped after it) for the segments module to store.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.filters import PropertyFilter
+from opsloop.analytics.queries.funnel_pass import Rows, person_rows
 from opsloop.analytics.queries.funnel_sql import (
     FunnelSpec,
     StepSpec,
@@ -115,24 +116,31 @@ def _steps(q: FunnelQuery, counts: list[int], medians: list[float | None]) -> li
     return out
 
 
-def _rows(ctx: QueryContext, q: FunnelQuery, bv: str | None) -> dict[Any, tuple[Any, ...]]:
+def _counts(
+    ctx: QueryContext, q: FunnelQuery, run: Rows, source: str, bv: str | None
+) -> dict[Any, tuple[Any, ...]]:
     n = len(q.steps)
-    rows = ctx.engine.rows(counts_sql(ctx, funnel_spec(q), bv))
+    rows = run(counts_sql(ctx, funnel_spec(q), bv, source))
     return {r[0]: (r[1 : 1 + n], r[1 + n :]) for r in rows}
 
 
 def run_funnel(ctx: QueryContext, q: FunnelQuery) -> dict[str, Any]:
+    with person_rows(ctx, funnel_spec(q)) as (run, source):
+        return _answer(ctx, q, run, source)
+
+
+def _answer(ctx: QueryContext, q: FunnelQuery, run: Rows, source: str) -> dict[str, Any]:
     n = len(q.steps)
     if not q.breakdown:
-        rows = _rows(ctx, q, None)
+        rows = _counts(ctx, q, run, source, None)
         counts, medians = rows.get(None, ((0,) * n, (None,) * (n - 1)))
         results = [{"breakdown_value": None, "steps": _steps(q, list(counts), list(medians))}]
     else:
-        rows = _rows(ctx, q, "bv")
+        rows = _counts(ctx, q, run, source, "bv")
         if len(rows) > q.breakdown_limit:
             ranked = sorted(rows, key=lambda v: (-rows[v][0][0], v is None, str(v)))
             kept = ranked[: q.breakdown_limit]
-            rows = _rows(ctx, q, fold_expression(ctx, kept, OTHER))
+            rows = _counts(ctx, q, run, source, fold_expression(ctx, kept, OTHER))
         order = sorted(rows, key=lambda v: (v == OTHER, -rows[v][0][0], v is None, str(v)))
         results = [
             {"breakdown_value": v, "steps": _steps(q, list(rows[v][0]), list(rows[v][1]))}
@@ -160,5 +168,6 @@ def funnel_people(
         raise InvalidInput(f"step is between 1 and {len(q.steps)}", "step")
     if dropped and step == len(q.steps):
         raise InvalidInput("nobody drops after the last step", "step")
-    sql = people_sql(ctx, funnel_spec(q), step, dropped, breakdown_value, bool(q.breakdown))
-    return [str(r[0]) for r in ctx.engine.rows(sql)]
+    with person_rows(ctx, funnel_spec(q), with_ids=True) as (run, source):
+        sql = people_sql(ctx, source, step, dropped, breakdown_value, bool(q.breakdown))
+        return [str(r[0]) for r in run(sql)]

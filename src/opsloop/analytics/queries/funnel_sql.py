@@ -11,8 +11,10 @@ time, the latest predecessor has the latest start — provided `t(e) - G_k(e) <=
 does not hold no earlier predecessor can help either. A person reaches step k when some item has
 a `G_k`. This is exact (no greedy shortcut that equal timestamps could fool): ties never chain.
 
-- DuckDB: each step's items are ASOF-joined to the valid items of the step before (`r.t > l.t`
-  picks the latest strictly earlier one), K-1 joins over the funnel's events only.
+- DuckDB (embedded): the items of all persons sorted once by (person, time) and the recurrence
+  carried level by level over that one array with numpy (funnel_pass.py): one ordered pass per
+  person, vectorised. (K-1 ASOF joins, the SQL spelling of the same recurrence, sort every
+  step's items again for each join and take about twice as long; benchmarks/README.md.)
 - ClickHouse: each person's items sorted in one array; `arrayFill` carries the latest start
   forward level by level (the same recurrence, vectorised). Its native `windowFunnel` is not
   used: with 'strict_increase' it neither lets one event name fill two steps nor handles ties
@@ -36,7 +38,12 @@ from opsloop.analytics.filters import (
     needs_person,
     property_text,
 )
-from opsloop.analytics.source import ANY_EVENT, event_condition, events_source
+from opsloop.analytics.source import (
+    ANY_EVENT,
+    event_condition,
+    events_source,
+    numbered_person_map,
+)
 from opsloop.errors import InvalidInput
 
 NO_START = -(2**62)  # "no chain" in ClickHouse's arrays: below every start minus any window
@@ -84,13 +91,16 @@ def _step_condition(ctx: QueryContext, step: StepSpec) -> str:
     return "(" + " AND ".join(parts) + ")"
 
 
-def step_source(ctx: QueryContext, spec: FunnelSpec, k: int) -> str:
+def step_source(ctx: QueryContext, spec: FunnelSpec, k: int, *, numbered: bool = False) -> str:
     """Step k's events (0-based): person_id, t (epoch µs), and bv for step 1 with a breakdown.
-    Step 1 happens in the date range; later steps up to the window past its end."""
+    Step 1 happens in the date range; later steps up to the window past its end. `numbered`
+    adds `pn`, the person's number (`numbered_person_map`)."""
     d = ctx.dialect
     _, hi_ext, to_ext = _bounds(ctx, spec)
     step = spec.steps[k]
     columns = {"t": d.epoch_us("e.timestamp")}
+    if numbered:
+        columns["pn"] = "m.pn"
     if k == 0 and spec.breakdown:
         columns["bv"] = property_text(d, spec.breakdown)
     filters = [*spec.filters, *step.filters]
@@ -103,19 +113,23 @@ def step_source(ctx: QueryContext, spec: FunnelSpec, k: int) -> str:
         with_person=needs_person(filters, spec.breakdown if k == 0 else None),
         columns=columns,
         extra_where=[] if k == 0 else [f"e.timestamp < {d.timestamp(hi_ext)}"],
+        **({"person_map": numbered_person_map(ctx)} if numbered else {}),
     )
 
 
-def funnel_source(ctx: QueryContext, spec: FunnelSpec) -> str:
+def funnel_source(ctx: QueryContext, spec: FunnelSpec, *, numbered: bool = False) -> str:
     """All the funnel's events in one scan: person_id, t (epoch µs), m0..m{K-1} (matches step
-    k; step 1 only within the date range) and bv (with a breakdown)."""
+    k; step 1 only within the date range) and bv (with a breakdown); `numbered`: `pn` instead of
+    bv (`numbered_person_map`)."""
     d = ctx.dialect
     hi, hi_ext, to_ext = _bounds(ctx, spec)
     columns = {"t": d.epoch_us("e.timestamp")}
     for k, step in enumerate(spec.steps):
         in_range = f" AND e.timestamp < {d.timestamp(hi)}" if k == 0 else ""
         columns[f"m{k}"] = f"({_step_condition(ctx, step)}{in_range})"
-    if spec.breakdown:
+    if numbered:
+        columns["pn"] = "m.pn"
+    elif spec.breakdown:
         columns["bv"] = property_text(d, spec.breakdown)
     names = [s.event for s in spec.steps]
     step_filters = [f for s in spec.steps for f in s.filters]
@@ -125,55 +139,20 @@ def funnel_source(ctx: QueryContext, spec: FunnelSpec) -> str:
         to_ext,
         events=[ANY_EVENT] if ANY_EVENT in names else names,
         filters=spec.filters,
-        with_person=needs_person([*spec.filters, *step_filters], spec.breakdown),
+        with_person=needs_person(
+            [*spec.filters, *step_filters], None if numbered else spec.breakdown
+        ),
         columns=columns,
         extra_where=[f"e.timestamp < {d.timestamp(hi_ext)}"],
+        **({"person_map": numbered_person_map(ctx)} if numbered else {}),
     )
 
 
 def per_person_sql(ctx: QueryContext, spec: FunnelSpec) -> str:
-    """SELECT person_id, bv, depth (1..K), d1..d{K-1} (µs from step k to k+1's predecessor
-    rule; NULL when not reached) for every person with a step 1 in range."""
-    if ctx.dialect.name == "clickhouse":
-        return _per_person_clickhouse(ctx, spec)
-    return _per_person_duckdb(ctx, spec)
-
-
-def _per_person_duckdb(ctx: QueryContext, spec: FunnelSpec) -> str:
-    k_steps = len(spec.steps)
-    bv = ", bv" if spec.breakdown else ""
-    # One scan per step (no shared materialised scan): each is filtered on its event name.
-    ctes = [f"c0 AS (SELECT person_id, t, t AS g{bv} FROM ({step_source(ctx, spec, 0)}))"]
-    for j in range(1, k_steps):
-        ctes.append(
-            f"c{j} AS (SELECT r.person_id AS person_id, r.t AS t, l.g AS g, r.t - l.t AS d"
-            f" FROM ({step_source(ctx, spec, j)}) AS r"
-            f" ASOF JOIN c{j - 1} AS l ON r.person_id = l.person_id AND r.t > l.t"
-            f" WHERE l.g >= r.t - {spec.window_us})"
-        )
-    if spec.breakdown:
-        # First touch: the value on the person's first step-1 event (ties: absent last, then
-        # the smallest value), so every person counts under exactly one value.
-        ctes.append(
-            "p0 AS (SELECT person_id, min(struct_pack(t := t, n := bv IS NULL,"
-            " v := coalesce(bv, ''))) AS b FROM c0 GROUP BY person_id)"
-        )
-        bv_out = "CASE WHEN p0.b.n THEN NULL ELSE p0.b.v END"
-    else:
-        ctes.append("p0 AS (SELECT person_id FROM c0 GROUP BY person_id)")
-        bv_out = "CAST(NULL AS VARCHAR)"
-    levels = " UNION ALL ".join(
-        f"SELECT person_id, {j + 1} AS k, arg_min(d, t) AS d FROM c{j} GROUP BY person_id"
-        for j in range(1, k_steps)
-    )
-    ctes.append(f"reach AS ({levels})")
-    pivot = ", ".join(f"max(d) FILTER (WHERE k = {j + 1}) AS d{j}" for j in range(1, k_steps))
-    ctes.append(f"rp AS (SELECT person_id, max(k) AS depth, {pivot} FROM reach GROUP BY person_id)")
-    ds = ", ".join(f"rp.d{j} AS d{j}" for j in range(1, k_steps))
-    return (
-        "WITH " + ", ".join(ctes) + f" SELECT p0.person_id AS person_id, {bv_out} AS bv,"
-        f" coalesce(rp.depth, 1) AS depth, {ds} FROM p0 LEFT JOIN rp ON rp.person_id = p0.person_id"
-    )
+    """ClickHouse: SELECT person_id, bv, depth (1..K), d1..d{K-1} (µs from step k to k+1's
+    predecessor rule; NULL when not reached) for every person with a step 1 in range. (DuckDB
+    computes the same rows in funnel_pass.py.)"""
+    return _per_person_clickhouse(ctx, spec)
 
 
 def _per_person_clickhouse(ctx: QueryContext, spec: FunnelSpec) -> str:
@@ -230,30 +209,29 @@ def fold_expression(ctx: QueryContext, kept: list[str | None], other: str) -> st
     return f"CASE WHEN bv IN ({listed or 'NULL'}){keep_null} THEN bv ELSE {d.string(other)} END"
 
 
-def counts_sql(ctx: QueryContext, spec: FunnelSpec, bv: str | None) -> str:
+def counts_sql(ctx: QueryContext, spec: FunnelSpec, bv: str | None, source: str) -> str:
     """Per breakdown value (the `bv` expression, or none): persons reaching each step and the
-    median µs into each step from the previous one."""
+    median µs into each step from the previous one, over `source`'s per-person rows."""
     d = ctx.dialect
     k_steps = len(spec.steps)
     counts = [d.to_int(d.count_if(f"depth >= {k}")) for k in range(1, k_steps + 1)]
     medians = [d.to_double(d.median_exact(f"d{j}")) for j in range(1, k_steps)]
     selected = ", ".join([*counts, *medians])
-    source = per_person_sql(ctx, spec)
     if bv is None:
         return f"SELECT NULL AS bv, {selected} FROM ({source}) AS pp"
     return f"SELECT {bv} AS bv_out, {selected} FROM ({source}) AS pp GROUP BY bv_out"
 
 
 def people_sql(
-    ctx: QueryContext, spec: FunnelSpec, step: int, dropped: bool, bv: str | None, by_bv: bool
+    ctx: QueryContext, source: str, step: int, dropped: bool, bv: str | None, by_bv: bool
 ) -> str:
     """Person ids (text, sorted) who reached `step` (1-based) and, when `dropped`, went no
-    further; with `by_bv`, only those whose breakdown value is `bv`."""
+    further; with `by_bv`, only those whose breakdown value is `bv`; over `source`'s rows."""
     d = ctx.dialect
     where = [f"depth = {step}" if dropped else f"depth >= {step}"]
     if by_bv:
         where.append("bv IS NULL" if bv is None else f"bv = {d.string(bv)}")
     return (
-        f"SELECT {d.uuid_text('person_id')} AS pid FROM ({per_person_sql(ctx, spec)}) AS pp"
+        f"SELECT {d.uuid_text('person_id')} AS pid FROM ({source}) AS pp"
         f" WHERE {' AND '.join(where)} ORDER BY pid"
     )
