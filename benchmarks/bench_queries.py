@@ -1,199 +1,228 @@
 """Every query kind through the engine's Python API, beside a hand-written DuckDB query giving
-the same answer and a straightforward pandas implementation, on the demo world at 10M events.
+the same answer and a straightforward pandas implementation, on the demo world (10M or 100M).
 
-    .venv/bin/python benchmarks/bench_queries.py [--users 200000] [--days 90] [--runs 3]
-        [--only trends_dau_by_channel,...] [--no-pandas]
+    .venv/bin/python benchmarks/bench_queries.py [--users 200000] [--days 90] [--runs 5]
+        [--only trends_dau_by_channel,...] [--no-pandas] [--no-chdb] [--rest] [--no-cache-case]
 
-Prints one JSON object: per case the engine's median seconds, the hand-written SQL's, pandas',
-the ratios (targets: engine / sql <= 1.3, pandas / engine >= 3), and a check that the engine's
-answer equals the hand-written one. The machine is shared: quote ratios, not absolute times.
+Before anything is timed, each case's engine answer must equal the hand-written query's (and
+pandas'); a case that differs is reported and not timed. Engine and hand-written runs alternate,
+so a burst of load from other work hits both. `--rest` also times every case through a real
+`opsloop serve` (HTTP and JSON included) on a copy of the data, and the cache case: a repeated
+query answered from the cache, then a new event that invalidates it. `--users 2000000` is the
+100M-event world (build it first with analytics_data.py). Prints one JSON object; the machine is
+shared: quote the ratios and medians, not single times.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import platform
-import resource
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-import orjson
-import pandas as pd
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from analytics_data import WORKSPACE, open_dataset
+from analytics_data import dataset_dir, open_dataset
+from query_cases import COHORTS, TRENDS, TZ, WORKSPACE, Case
+from query_cases_persons import PERSONS
+from query_cases_sequences import SEQUENCES
 
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import DuckDbEngine
-from opsloop.analytics.queries.trends import TrendsQuery, run_trends
-from opsloop.events import EventStore
-from opsloop.events.schema import PERSON_ONLY_EVENTS
+from opsloop.analytics.registry import KINDS
+from opsloop.analytics.service import parse_query, run_query
 
-TZ = "Asia/Shanghai"
-D0, D1 = date(2026, 8, 18), date(2026, 11, 15)
-SKIP = ", ".join(f"'{e}'" for e in sorted(PERSON_ONLY_EVENTS))
-BASE = (
-    "FROM events e JOIN person_distinct_ids m"
-    " ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id"
-    f" WHERE e.workspace_id = {WORKSPACE}"
-    f" AND e.timestamp >= TIMESTAMPTZ '{D0} 00:00:00+08' AND e.timestamp < TIMESTAMPTZ"
-    f" '{D1} 00:00:00+08' + INTERVAL 1 DAY"
-)
-DAY = f"strftime(timezone('{TZ}', e.timestamp), '%Y-%m-%d')"
+CASES: list[Case] = [*TRENDS, *COHORTS, *SEQUENCES, *PERSONS]
 
 
-@dataclass
-class Case:
-    name: str
-    engine: Callable[[QueryContext], Any]
-    sql: str
-    pandas: Callable[[pd.DataFrame], Any]
-    # Both answers reduced to the same comparable shape.
-    from_engine: Callable[[Any], Any]
-    from_sql: Callable[[list[tuple[Any, ...]]], Any]
+def engine_runner(request: dict[str, Any]) -> Callable[[QueryContext], dict[str, Any]]:
+    """The engine's Python API for a request: parse (validation included) and run, no cache."""
+    if request["kind"] in KINDS:
+        return lambda ctx: run_query(ctx, parse_query(request))
+    # A kind not registered yet (paths, before the catalog lands): its runner directly.
+    from opsloop.analytics.queries.paths import PathsQuery, run_paths
+
+    assert request["kind"] == "paths", request["kind"]
+    return lambda ctx: run_paths(ctx, PathsQuery.model_validate(request))
 
 
-def _trend_cells(answer: dict[str, Any]) -> dict[tuple[Any, str], float]:
-    return {
-        (r["breakdown_value"], d): float(v)
-        for r in answer["results"]
-        for d, v in zip(r["dates"], r["values"], strict=True)
-        if v
-    }
+def same(a: Any, b: Any) -> bool:
+    """Equal shapes; floats equal to 1e-9 relative (sums in another order differ in the last
+    bits), everything else exactly."""
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return a is b
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
-def _sql_cells(rows: list[tuple[Any, ...]]) -> dict[tuple[Any, str], float]:
-    return {(bv, d): float(v) for d, bv, v in rows if v}
+def first_difference(a: Any, b: Any) -> str:
+    """A short description of where two canonical answers differ (for the report)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        only = sorted(map(str, a.keys() ^ b.keys()))[:3]
+        if only:
+            return f"keys only on one side: {only}"
+        for k in a:
+            if not same(a[k], b[k]):
+                return f"at {k!r}: {a[k]!r} != {b[k]!r}"
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        if len(a) != len(b):
+            return f"lengths {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if not same(x, y):
+                return f"at [{i}]: {first_difference(x, y)}"
+    return f"{str(a)[:200]} != {str(b)[:200]}"
 
 
-def _props(frame: pd.DataFrame, key: str) -> pd.Series:
-    return frame["properties"].map(lambda p: orjson.loads(p).get(key))
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
 
 
-def _pandas_dau_by_channel(f: pd.DataFrame) -> Any:
-    f = f[~f["event"].isin(PERSON_ONLY_EVENTS)]
-    f = f.assign(channel=_props(f, "channel"), day=f["local"].dt.strftime("%Y-%m-%d"))
-    return f.groupby(["channel", "day"])["person_id"].nunique()
+def cpu_seconds() -> float:
+    """CPU time of this process so far, all its threads (DuckDB's workers included)."""
+    t = os.times()
+    return t.user + t.system
 
 
-def _pandas_gmv_by_day(f: pd.DataFrame) -> Any:
-    f = f[f["event"] == "pay"]
-    f = f.assign(amount=_props(f, "amount").astype(float), day=f["local"].dt.strftime("%Y-%m-%d"))
-    return f.groupby("day")["amount"].sum()
-
-
-CASES = [
-    Case(
-        "trends_dau_by_channel",
-        lambda ctx: run_trends(
-            ctx,
-            TrendsQuery.model_validate(
-                {
-                    "series": [{"event": "$any", "math": "unique_users"}],
-                    "date_from": D0,
-                    "date_to": D1,
-                    "interval": "day",
-                    "breakdown": "channel",
-                }
-            ),
-        ),
-        f"SELECT {DAY} AS d, json_extract_string(e.properties, '$.channel') AS ch,"
-        f" count(DISTINCT m.person_id) {BASE} AND e.event NOT IN ({SKIP}) GROUP BY ALL",
-        _pandas_dau_by_channel,
-        _trend_cells,
-        _sql_cells,
-    ),
-    Case(
-        "trends_gmv_by_day",
-        lambda ctx: run_trends(
-            ctx,
-            TrendsQuery.model_validate(
-                {
-                    "series": [{"event": "pay", "math": "sum", "property": "amount"}],
-                    "date_from": D0,
-                    "date_to": D1,
-                    "interval": "day",
-                }
-            ),
-        ),
-        f"SELECT {DAY} AS d, NULL AS bv, sum(CAST(json_extract_string(e.properties, '$.amount')"
-        f" AS DOUBLE)) {BASE} AND e.event = 'pay' GROUP BY ALL",
-        _pandas_gmv_by_day,
-        _trend_cells,
-        _sql_cells,
-    ),
-]
-
-
-def _median_seconds(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
-    times, result = [], None
+def alternate(fns: dict[str, Callable[[], Any]], runs: int) -> dict[str, list[float]]:
+    """Run each function `runs` times, interleaved (a, b, a, b, ...): wall seconds of each run
+    under the function's name, CPU seconds under name + "_cpu"."""
+    times: dict[str, list[float]] = {k: [] for name in fns for k in (name, f"{name}_cpu")}
     for _ in range(runs):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
+        for name, fn in fns.items():
+            cpu = cpu_seconds()
+            times[name].append(timed(fn)[0])
+            times[f"{name}_cpu"].append(cpu_seconds() - cpu)
+    return times
 
 
-def _load_frame(store: EventStore) -> pd.DataFrame:
-    cur = store.cursor()
-    frame = cur.execute(
-        "SELECT CAST(m.person_id AS VARCHAR) AS person_id, e.event, e.timestamp,"
-        f" CAST(e.properties AS VARCHAR) AS properties {BASE}"
-    ).df()
-    cur.close()
-    frame["local"] = pd.to_datetime(frame["timestamp"], utc=True).dt.tz_convert(TZ)
-    return frame
+def reset_peak_rss() -> None:
+    """Start a new peak-RSS measurement (Linux: writing 5 to clear_refs resets VmHWM)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
-def _close(a: dict[Any, float], b: dict[Any, float]) -> bool:
-    return a.keys() == b.keys() and all(abs(a[k] - b[k]) <= 1e-6 * max(1, abs(b[k])) for k in a)
+def peak_rss_mb(pid: int | str = "self") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return -1
+
+
+def stats(times: list[float], cpu: list[float] | None = None) -> dict[str, float]:
+    out = {"median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3)}
+    if cpu is not None:
+        out["cpu_median_s"] = round(statistics.median(cpu), 3)
+    return out
+
+
+def measure_case(case: Case, ctx: QueryContext, runs: int) -> dict[str, Any]:
+    """Check the engine's answer against the hand-written one, then time both."""
+    store = ctx.engine.store  # type: ignore[attr-defined]
+    run_engine = engine_runner(case.request)
+
+    def hand() -> list[tuple[Any, ...]]:
+        cur = store.cursor()
+        try:
+            return cur.execute(case.sql).fetchall()
+        finally:
+            cur.close()
+
+    reset_peak_rss()
+    first_sql_s, rows = timed(hand)
+    first_engine_s, answer = timed(lambda: run_engine(ctx))
+    want, got = case.canon_sql(rows), case.canon_engine(answer)
+    row: dict[str, Any] = {
+        "same_answer": same(got, want),
+        "first_run": {"engine_s": round(first_engine_s, 3), "sql_s": round(first_sql_s, 3)},
+    }
+    if not row["same_answer"]:
+        row["difference"] = first_difference(got, want)
+        return row
+    times = alternate({"engine": lambda: run_engine(ctx), "sql": hand}, runs)
+    eng, sql = statistics.median(times["engine"]), statistics.median(times["sql"])
+    row.update(
+        engine=stats(times["engine"], times["engine_cpu"]),
+        handwritten_sql=stats(times["sql"], times["sql_cpu"]),
+        engine_over_sql=round(eng / sql, 2),
+        engine_over_sql_cpu=round(
+            statistics.median(times["engine_cpu"]) / statistics.median(times["sql_cpu"]), 2
+        ),
+        peak_rss_mb=peak_rss_mb(),
+    )
+    row["canonical"] = want
+    return row
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", default="")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--pandas-runs", type=int, default=5)
+    parser.add_argument("--only", default="", help="comma-separated case names")
     parser.add_argument("--no-pandas", action="store_true")
+    parser.add_argument("--no-chdb", action="store_true")
+    parser.add_argument("--rest", action="store_true", help="also time through opsloop serve")
+    parser.add_argument("--no-cache-case", action="store_true")
     args = parser.parse_args()
+    cases = [c for c in CASES if not args.only or c.name in args.only.split(",")]
     store = open_dataset(args.users, args.days)
     ctx = QueryContext(WORKSPACE, TZ, DuckDbEngine(store))
-    cases = [c for c in CASES if not args.only or c.name in args.only.split(",")]
-    frame = None if args.no_pandas else _load_frame(store)
     out: dict[str, Any] = {
         "benchmark": "queries",
         "events": store.count_events(WORKSPACE),
         "users": args.users,
-        "machine": f"{platform.machine()} {platform.python_version()}",
+        "runs": args.runs,
+        "machine": f"{platform.machine()} × {os.cpu_count()}, Python {platform.python_version()}",
+        "load_average_before": load_average(),
         "cases": {},
     }
+    answers: dict[str, Any] = {}
     for case in cases:
-        sql_s, sql_rows = _median_seconds(
-            lambda c=case: store.cursor().execute(c.sql).fetchall(), args.runs
-        )
-        eng_s, answer = _median_seconds(lambda c=case: c.engine(ctx), args.runs)
-        row: dict[str, Any] = {
-            "engine_s": round(eng_s, 3),
-            "handwritten_sql_s": round(sql_s, 3),
-            "engine_over_sql": round(eng_s / sql_s, 2),
-            "same_answer": _close(case.from_engine(answer), case.from_sql(sql_rows)),
-        }
-        if frame is not None:
-            pd_s, _ = _median_seconds(lambda c=case: c.pandas(frame), 1)
-            row["pandas_s"] = round(pd_s, 3)
-            row["pandas_over_engine"] = round(pd_s / eng_s, 1)
+        row = measure_case(case, ctx, args.runs)
+        answers[case.name] = row.pop("canonical", None)
         out["cases"][case.name] = row
-        print(json.dumps({case.name: row}), file=sys.stderr, flush=True)
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    print(json.dumps(out, indent=2))
+        print(json.dumps({case.name: row}, ensure_ascii=False), file=sys.stderr, flush=True)
+    if not args.no_chdb and any(c.name.startswith("funnel") for c in cases):
+        from query_chdb import measure_window_funnel
+
+        wf = measure_window_funnel(store, args.runs, answers)
+        funnel = out["cases"].get("funnel_4step_24h", {})
+        if "engine" in funnel:
+            for spelling in ("joined", "prepared_table"):
+                ratio = funnel["engine"]["median_s"] / wf[f"window_funnel_{spelling}"]["median_s"]
+                wf[f"engine_over_window_funnel_{spelling}"] = round(ratio, 2)
+        out["chdb_window_funnel"] = wf
+        print(json.dumps(out["chdb_window_funnel"]), file=sys.stderr, flush=True)
+    out["bench_process_peak_rss_mb"] = peak_rss_mb()
+    store.close()
+    if not args.no_pandas:
+        from query_pandas import measure_pandas
+
+        measure_pandas(dataset_dir(args.users, args.days), cases, answers, out, args.pandas_runs)
+    if args.rest:
+        from query_rest import measure_rest
+
+        measure_rest(dataset_dir(args.users, args.days), cases, answers, out, args)
+    out["load_average_after"] = load_average()
+    print(json.dumps(out, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":
