@@ -62,6 +62,10 @@ def test_trends_over_rest_and_the_cache(live_server: LiveServer) -> None:
         again = c.post("/api/v1/query", json=BODY, headers=auth).json()
         assert again["cached"] is True
         assert again["results"] == first["results"]
+        no_cache = {**auth, "Cache-Control": "no-cache"}
+        recomputed = c.post("/api/v1/query", json=BODY, headers=no_cache).json()
+        assert recomputed["cached"] is False
+        assert recomputed["results"] == first["results"]
         _send(
             c,
             key,

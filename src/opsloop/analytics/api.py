@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Header
 
 from opsloop.accounts.permissions import Permission
 from opsloop.analytics.context import QueryContext
@@ -23,12 +23,17 @@ def post_query(
     query: Annotated[AnyQuery, Body()],
     state: StateDep,
     token: Annotated[Actor, Depends(require(Permission.READ_DATA))],
+    cache_control: Annotated[
+        str | None, Header(description="`no-cache`: compute the answer afresh")
+    ] = None,
 ) -> dict[str, Any]:
     """The request's `kind` selects the analysis; each kind's fields are in the schema. Answers
-    carry `cached: true` when served from the cache (same query, no new data since). Segment
-    rules may name the workspace's saved segments (`{"cohort": id}`)."""
+    carry `cached: true` when served from the cache (same query, no new data since); a request
+    with `Cache-Control: no-cache` is computed afresh. Segment rules may name the workspace's
+    saved segments (`{"cohort": id}`)."""
     ws = token.workspace
+    refresh = "no-cache" in (cache_control or "").lower()
     with state.db.session() as s:
         segments = cohort_resolver(s, ws.id)
         ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store), segments)
-        return run_query(ctx, query, state.query_cache)
+        return run_query(ctx, query, state.query_cache, refresh=refresh)

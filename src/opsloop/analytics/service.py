@@ -70,8 +70,10 @@ def _segments_unchanged(ctx: QueryContext, entry: CachedAnswer) -> bool:
 
 
 def run_query(
-    ctx: QueryContext, query: BaseModel, cache: QueryCache | None = None
+    ctx: QueryContext, query: BaseModel, cache: QueryCache | None = None, *, refresh: bool = False
 ) -> dict[str, Any]:
+    """The query's answer, from `cache` when the same query was answered on the same data;
+    `refresh` computes it afresh (and caches that)."""
     kind = KINDS[query.kind]  # type: ignore[attr-defined]
     query = resolve_defaults(ctx, query)
     key = None
@@ -83,7 +85,7 @@ def run_query(
             # The zone sets day boundaries and may change (workspace settings): part of the key.
             {**query.model_dump(mode="json"), "$timezone": ctx.timezone},
         )
-        hit = cache.get(key, lambda entry: _segments_unchanged(ctx, entry))
+        hit = None if refresh else cache.get(key, lambda entry: _segments_unchanged(ctx, entry))
         if hit is not None:
             return {**hit.answer, "cached": True}
     used = None if ctx.cohorts is None else UsedSegments(ctx.cohorts)
