@@ -35,7 +35,6 @@ from query_cases_sequences import SEQUENCES
 
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import DuckDbEngine
-from opsloop.analytics.registry import KINDS
 from opsloop.analytics.service import parse_query, run_query
 
 CASES: list[Case] = [*TRENDS, *COHORTS, *SEQUENCES, *PERSONS]
@@ -43,13 +42,7 @@ CASES: list[Case] = [*TRENDS, *COHORTS, *SEQUENCES, *PERSONS]
 
 def engine_runner(request: dict[str, Any]) -> Callable[[QueryContext], dict[str, Any]]:
     """The engine's Python API for a request: parse (validation included) and run, no cache."""
-    if request["kind"] in KINDS:
-        return lambda ctx: run_query(ctx, parse_query(request))
-    # A kind not registered yet (paths, before the catalog lands): its runner directly.
-    from opsloop.analytics.queries.paths import PathsQuery, run_paths
-
-    assert request["kind"] == "paths", request["kind"]
-    return lambda ctx: run_paths(ctx, PathsQuery.model_validate(request))
+    return lambda ctx: run_query(ctx, parse_query(request))
 
 
 def same(a: Any, b: Any) -> bool:
@@ -181,6 +174,7 @@ def main() -> None:
     parser.add_argument("--no-chdb", action="store_true")
     parser.add_argument("--rest", action="store_true", help="also time through opsloop serve")
     parser.add_argument("--no-cache-case", action="store_true")
+    parser.add_argument("--rest-dir", default="", help="scratch folder for the server's copy")
     args = parser.parse_args()
     cases = [c for c in CASES if not args.only or c.name in args.only.split(",")]
     store = open_dataset(args.users, args.days)
