@@ -96,7 +96,9 @@ def metrics_answer(state: AppState, ws: WorkspaceRef, first: date, last: date) -
     if "metrics" in KINDS:
         return run_body(state, ws, body)
     ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store))
-    key = state.query_cache.key(ws.id, ctx.engine.data_version, ctx.dialect.name, body)
+    # As the query path keys answers: the zone sets day boundaries (and may change).
+    keyed = {**body, "$timezone": ws.timezone, "$door": "overview"}
+    key = state.query_cache.key(ws.id, ctx.engine.data_version, ctx.dialect.name, keyed)
     hit = state.query_cache.get(key)
     if hit is not None:
         return hit.answer
