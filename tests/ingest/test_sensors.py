@@ -238,7 +238,30 @@ def test_bind_items_and_profile_delete_are_stored(live_server: LiveServer) -> No
             ),
         ]
     )
-    assert person(live_server, "user-b")["properties"] == identities
+    # The bind made the mobile number the same user; the profile was deleted afterwards.
+    assert person(live_server, "13800000000")["id"] == person(live_server, "user-b")["id"]
+    assert person(live_server, "user-b")["properties"] == {}
+
+
+def test_bind_folds_the_anonymous_history_into_the_login_id(live_server: LiveServer) -> None:
+    t = int(datetime.now(UTC).timestamp() * 1000) - 60_000
+    with sensors(DefaultConsumer(server_url(live_server))) as sa:
+        sa.track("device-9", "view_item", {"$time": t}, is_login_id=False)
+        sa.profile_set("user-9", {"vip": True, "city": "杭州"}, is_login_id=True)
+        sa.bind(
+            SensorsAnalyticsIdentity(SensorsAnalyticsIdentity.LOGIN_ID, "user-9"),
+            SensorsAnalyticsIdentity("$identity_anonymous_id", "device-9"),
+        )
+    merged = person(live_server, "user-9")
+    assert person(live_server, "device-9")["id"] == merged["id"]
+    assert sorted(merged["distinct_ids"]) == ["device-9", "user-9"]
+    assert merged["properties"]["vip"] is True
+    # The anonymous event now counts for the login id's person.
+    (viewed,) = stored_events(live_server, person_id=merged["id"], event="view_item")
+    assert viewed["distinct_id"] == "device-9"
+    with sensors(DefaultConsumer(server_url(live_server))) as sa:
+        sa.profile_delete("user-9", is_login_id=True)
+    assert person(live_server, "device-9")["properties"] == {}
 
 
 def test_js_sdk_shapes_and_resends(live_server: LiveServer) -> None:

@@ -31,6 +31,9 @@ class _Person:
 def apply_property_op(props: dict[str, Any], op: PersonOp) -> None:
     """Apply one property operation in place (the semantics PostHog and Sensors share)."""
     payload = op.properties
+    if op.kind == "clear":
+        props.clear()
+        return
     if op.kind == "unset":
         for key in payload or []:
             props.pop(str(key), None)

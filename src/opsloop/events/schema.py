@@ -13,7 +13,7 @@ import pyarrow as pa
 # (live ingestion, imports, the demo world) agrees on it without a lookup.
 PERSON_NAMESPACE = uuidlib.UUID("6f1c2d3e-4b5a-4c7d-9e8f-0a1b2c3d4e5f")
 
-PersonOpKind = Literal["set", "set_once", "unset", "add", "append", "merge", "identify"]
+PersonOpKind = Literal["set", "set_once", "unset", "clear", "add", "append", "merge", "identify"]
 
 # Events that only carry identity or profile changes: stored (nothing accepted is dropped) but not
 # counted as user activity by analyses ("$any" excludes them).
@@ -51,7 +51,8 @@ def person_id_for(workspace_id: int, distinct_id: str) -> str:
 class PersonOp:
     """A change to the person behind an event's distinct_id.
 
-    set / set_once / unset / add / append carry `properties`; merge folds the person of
+    set / set_once / unset / add / append carry `properties`; clear empties them (a deleted
+    profile: the person and its events stay); merge folds the person of
     `other_id` into this one (alias); identify does the same unless that person is already
     identified as someone else (PostHog's rule). `distinct_id`, when given, names the id whose
     person the op changes (and which survives a merge) instead of the event's own.

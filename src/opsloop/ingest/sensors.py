@@ -41,7 +41,7 @@ PROFILE_OPS = {
     "profile_increment": "add",
     "profile_append": "append",
     "profile_unset": "unset",
-    "profile_delete": None,
+    "profile_delete": "clear",
 }
 ITEM_TYPES = frozenset({"item_set", "item_delete"})
 KNOWN_TYPES = TRACK_TYPES | PROFILE_OPS.keys() | ITEM_TYPES
@@ -75,8 +75,8 @@ def _event_name(obj: dict[str, Any], rtype: str, path: str) -> str:
 
 def _profile_op(rtype: str, props: dict[str, Any], path: str) -> PersonOp | None:
     kind = PROFILE_OPS[rtype]
-    if kind is None:
-        return None
+    if kind == "clear":
+        return PersonOp("clear")
     payload = {k: v for k, v in props.items() if k != LOGIN_FLAG}
     if kind == "unset":
         return PersonOp("unset", list(payload))
@@ -133,9 +133,16 @@ def parse_sensors_record(
         if original != distinct_id:
             ops.append(PersonOp("identify", other_id=original))
     elif rtype == "track_id_bind":
+        # ID-Mapping 3: every identity named is the same user as distinct_id (an anonymous
+        # device id bound at login folds into the login id's person, as track_signup does).
         identities = optional_object(obj, "identities", "")
         if identities:
             ops.append(PersonOp("set", dict(identities)))
+        for key, value in identities.items():
+            if not isinstance(value, str | int) or isinstance(value, bool) or value == "":
+                raise InvalidInput("an identity must be a string or a number", f".identities.{key}")
+            if str(value) != distinct_id:
+                ops.append(PersonOp("identify", other_id=str(value)))
 
     raw_time = obj.get("time")
     ts = now if raw_time is None else checked_timestamp(raw_time, ".time", now, max_future, None)
