@@ -1,12 +1,15 @@
-"""Small read queries behind the console's live event pages: the event names seen, and event
-volume by type and day in the workspace's time zone."""
+"""Small read queries behind the console: event names and property keys seen, event volume by
+type and day in the workspace's time zone, the latest day with data, persons by distinct_id."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from opsloop.events.store import EventStore
 
@@ -170,3 +173,23 @@ def latest_day(store: EventStore, workspace_id: int, timezone: str) -> date:
     earlier (imported history, the demo world)."""
     today = local_today(timezone)
     return min(today, newest_day(store, workspace_id, timezone) or today)
+
+
+def find_distinct_ids(
+    store: EventStore, workspace_id: int, text: str, limit: int = 50
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """Persons whose distinct_id contains `text` (ignoring case): (distinct_id, person id,
+    person properties), an exact match first, then shorter ids first."""
+    cur = store.cursor()
+    try:
+        rows = cur.execute(
+            "SELECT m.distinct_id, CAST(p.id AS VARCHAR), p.properties"
+            " FROM person_distinct_ids m JOIN persons p"
+            "  ON p.workspace_id = m.workspace_id AND p.id = m.person_id"
+            " WHERE m.workspace_id = ? AND contains(lower(m.distinct_id), lower(?))"
+            " ORDER BY m.distinct_id = ? DESC, length(m.distinct_id), m.distinct_id LIMIT ?",
+            [workspace_id, text, text, limit],
+        ).fetchall()
+    finally:
+        cur.close()
+    return [(str(d), str(pid), orjson.loads(props) if props else {}) for d, pid, props in rows]

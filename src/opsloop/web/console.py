@@ -13,6 +13,7 @@ from opsloop.events.pages import router as events_router
 from opsloop.explorers.pages import router as explorers_router
 from opsloop.insights.pages import router as insights_router
 from opsloop.overview.pages import router as overview_router
+from opsloop.users.pages import router as users_router
 from opsloop.web.access import public
 from opsloop.web.session import read_session
 from opsloop.web.templating import STATIC_DIR, page_router
@@ -48,4 +49,5 @@ router.include_router(events_router)
 router.include_router(explorers_router)
 router.include_router(insights_router)
 router.include_router(overview_router)
+router.include_router(users_router)
 router.include_router(workspaces_router)

@@ -28,7 +28,7 @@ from opsloop.analytics.queries.segment import (
     run_segment,
     today,
 )
-from opsloop.analytics.segments.compiler import Cohort
+from opsloop.analytics.segments.compiler import Cohort, segment_sql
 from opsloop.analytics.segments.models import SavedSegment, SegmentMember
 from opsloop.analytics.segments.rules import CohortRule, Rule, cohort_rules, parse_rule
 from opsloop.errors import Conflict, InvalidInput, NotFound
@@ -362,3 +362,20 @@ def _cell(value: Any) -> str:
     if isinstance(value, str):
         return value
     return orjson.dumps(value).decode()
+
+
+def segments_of(
+    session: Session, ctx: QueryContext, person_id: str, as_of: date | None = None
+) -> list[SegmentInfo]:
+    """The saved segments (rule or static) this person belongs to as of a date (default today),
+    in the order of list_segments; one small query per segment."""
+    as_of = as_of or today(ctx)
+    resolver = cohort_resolver(session, ctx.workspace_id)
+    d = ctx.dialect
+    found = []
+    for info in list_segments(session, ctx.workspace_id):
+        members = segment_sql(ctx, CohortRule(info.id), as_of, resolver, "1 AS hit")
+        sql = f"{members} AND {d.uuid_text('p.id')} = {d.string(person_id)} LIMIT 1"
+        if ctx.engine.rows(sql):
+            found.append(info)
+    return found
