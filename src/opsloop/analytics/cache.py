@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from opsloop.errors import InvalidInput
+
 CacheKey = tuple[int, int, str, bytes]
 
 
@@ -34,7 +36,14 @@ class QueryCache:
 
     @staticmethod
     def key(workspace_id: int, version: int, engine: str, query: Any) -> CacheKey:
-        return (workspace_id, version, engine, orjson.dumps(query, option=orjson.OPT_SORT_KEYS))
+        try:
+            text = orjson.dumps(query, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            # A number past 64 bits (JSON allows it; no engine column holds it).
+            raise InvalidInput(
+                "a number in the query is out of range (at most 64-bit integers)", None
+            ) from None
+        return (workspace_id, version, engine, text)
 
     def get(
         self, key: CacheKey, still_valid: Callable[[CachedAnswer], bool] | None = None

@@ -30,6 +30,7 @@ from opsloop.settings import Settings
 from opsloop.web.access import public
 from opsloop.web.console import router as console_router
 from opsloop.web.errors import ERROR_RESPONSES, install_error_handlers
+from opsloop.web.guards import PathIdGuard
 from opsloop.web.responses import OrjsonResponse
 from opsloop.web.state import AppState
 from opsloop.workspaces.api import router as workspaces_router
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) ->
     install_error_handlers(app)
     # Browser SDKs post from the customer's own site: the ingestion paths answer other origins.
     app.add_middleware(IngestCors)
+    app.add_middleware(PathIdGuard)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness", dependencies=[Depends(public)])
     def healthz() -> dict[str, str]:
