@@ -219,6 +219,6 @@ def test_every_explorer_answers_with_its_numbers(
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(live_server: LiveServer) -> None:
-    r = httpx.get(live_server.url + "/analysis/funnel?step=a", follow_redirects=False)
+    r = httpx.get(live_server.url + "/analysis/funnel?step=a", follow_redirects=False, timeout=30)
     assert r.status_code == 303
     assert r.headers["location"].startswith("/login?next=")

@@ -11,6 +11,7 @@ from opsloop.accounts.pages import HOME
 from opsloop.accounts.pages import router as accounts_router
 from opsloop.events.pages import router as events_router
 from opsloop.explorers.pages import router as explorers_router
+from opsloop.explorers.segment_pages import router as segments_router
 from opsloop.insights.pages import router as insights_router
 from opsloop.overview.pages import router as overview_router
 from opsloop.users.pages import router as users_router
@@ -46,6 +47,7 @@ def static_file(name: str) -> FileResponse:
 
 router.include_router(accounts_router)
 router.include_router(events_router)
+router.include_router(segments_router)  # before /analysis/{kind}
 router.include_router(explorers_router)
 router.include_router(insights_router)
 router.include_router(overview_router)
