@@ -130,6 +130,13 @@ def test_every_registered_kind_answers_over_rest(live_server: LiveServer) -> Non
             "date_from": "2026-11-01",
             "date_to": "2026-11-03",
         },
+        "funnel_persons": {
+            "steps": [{"event": "pay"}, {"event": "view"}],
+            "window_seconds": 86400 * 2,
+            "date_from": "2026-11-01",
+            "date_to": "2026-11-03",
+            "step": 2,
+        },
         "paths": {
             "start_event": "pay",
             "depth": 3,
@@ -168,6 +175,12 @@ def test_every_registered_kind_answers_over_rest(live_server: LiveServer) -> Non
             "/api/v1/query", json={"kind": "funnel", **bodies["funnel"]}, headers=auth
         ).json()
         assert [s["count"] for s in funnel["results"][0]["steps"]] == [1, 1]
+        persons = c.post(
+            "/api/v1/query",
+            json={"kind": "funnel_persons", **bodies["funnel_persons"]},
+            headers=auth,
+        ).json()
+        assert (persons["count"], [p["distinct_ids"] for p in persons["results"]]) == (1, [["a"]])
         paths = c.post(
             "/api/v1/query", json={"kind": "paths", **bodies["paths"]}, headers=auth
         ).json()

@@ -309,6 +309,7 @@ BAD = [
     ({"lifecycle": "sleeping"}, "rule.lifecycle"),
     ({"lifecycle": "new", "interval": "year"}, "rule.interval"),
     ({"cohort": "12"}, "rule.cohort"),
+    ({"cohort": 2**31}, "rule.cohort"),
     ({"and": [{"did": "pay", "in_last": 3}]}, "rule.and[0].in_last"),
 ]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +26,7 @@ from opsloop.cli.common import DataDirOpt, JsonOpt, errors_as_exit, fail, settin
 from opsloop.cli.query_output import print_csv, print_table
 from opsloop.db import Database, open_database
 from opsloop.errors import InvalidInput, NotFound, OpsLoopError, StoreBusy
-from opsloop.events import open_event_store
+from opsloop.events import EventStore, open_event_store
 from opsloop.settings import Settings
 from opsloop.web.discovery import ServerAddress, running_server
 from opsloop.workspaces.service import (
@@ -48,6 +50,8 @@ EXAMPLES: dict[str, str] = {
     "lifecycle": "--event app_open --interval day --from 2026-06-01 --to 2026-06-07",
     "rfm": "--to 2026-06-07",
     "funnel": "--event sign_up --event pay --from 2026-06-01 --to 2026-06-07",
+    "funnel_persons": "--event sign_up --event pay --from 2026-06-01 --to 2026-06-07"
+    " --set step=1 --set dropped=true",
     "paths": "--event sign_up --set depth=3 --from 2026-06-01 --to 2026-06-07",
     "segment": """--body '{"rule": {"did": "pay", "at_least": 2}}' --to 2026-06-07""",
     "timeline": "--set distinct_id=u1 --set limit=5",
@@ -257,19 +261,24 @@ def answer_bytes(settings: Settings, db: Database, ws: WorkspaceRef, query: Base
     """The answer as the REST door renders it, from the running server or from the store."""
     address = running_server(settings)
     if address is not None:
-        return _through_server(address, db, ws, query)
-    return _locally(settings, db, ws, query)
+        return post_to_server(address, db, ws, QUERY_PATH, query.model_dump(mode="json"))
+    with local_store(settings) as store, db.session() as s:
+        segments = cohort_resolver(s, ws.id)
+        answer = run_query(QueryContext(ws.id, ws.timezone, DuckDbEngine(store), segments), query)
+    return orjson.dumps(answer, option=JSON_OPTIONS)
 
 
-def _through_server(
-    address: ServerAddress, db: Database, ws: WorkspaceRef, query: BaseModel
+def post_to_server(
+    address: ServerAddress, db: Database, ws: WorkspaceRef, path: str, body: dict[str, Any]
 ) -> bytes:
+    """POST `body` to the running server with a token made for this call (revoked after);
+    its answer's bytes, or its error as an OpsLoopError naming the field."""
     with db.session() as s:
         token = create_api_token(s, ws.id, user_id=None, name="opsloop query (CLI)", role="analyst")
     try:
         answer = httpx.post(
-            f"{address.url}{QUERY_PATH}",
-            content=orjson.dumps(query.model_dump(mode="json")),
+            f"{address.url}{path}",
+            content=orjson.dumps(body),
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             timeout=QUERY_TIMEOUT_SECONDS,
         )
@@ -278,7 +287,7 @@ def _through_server(
     finally:
         with db.session() as s:
             revoke_api_token(s, token)
-    if answer.status_code != 200:
+    if not answer.is_success:
         try:
             error = answer.json()["error"]
             message, field = str(error["message"]), error.get("field")
@@ -288,9 +297,12 @@ def _through_server(
     return answer.content
 
 
-def _locally(settings: Settings, db: Database, ws: WorkspaceRef, query: BaseModel) -> bytes:
+@contextmanager
+def local_store(settings: Settings) -> Iterator[EventStore]:
+    """The data folder's event store opened read-only (an empty one when it has no events yet,
+    answering as a server would)."""
     path = settings.event_store_path
-    try:  # no events yet: an empty store answers as a server would
+    try:
         if path.exists():
             store = open_event_store(path, read_only=True)
         else:
@@ -302,14 +314,9 @@ def _locally(settings: Settings, db: Database, ws: WorkspaceRef, query: BaseMode
             " `opsloop serve` runs for this data folder"
         ) from exc
     try:
-        with db.session() as s:
-            segments = cohort_resolver(s, ws.id)
-            answer = run_query(
-                QueryContext(ws.id, ws.timezone, DuckDbEngine(store), segments), query
-            )
+        yield store
     finally:
         store.close()
-    return orjson.dumps(answer, option=JSON_OPTIONS)
 
 
 def _workspace(db: Database, key: str) -> WorkspaceRef:
@@ -359,9 +366,22 @@ def query(
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the results as CSV")] = False,
+    save_as: Annotated[
+        str | None,
+        typer.Option(
+            "--save-as",
+            help="Save the persons the answer lists (funnel_persons, segment; every page) as a"
+            " static segment of this name",
+        ),
+    ] = None,
+    description: Annotated[
+        str, typer.Option("--description", help="With --save-as: the segment's description")
+    ] = "",
 ) -> None:
     if as_json and as_csv:
         raise fail("give --json or --csv, not both")
+    if save_as is not None and as_csv:
+        raise fail("--save-as prints the saved segment: give --json or nothing, not --csv")
     settings = settings_for(data_dir)
     opts = Options(
         date_from,
@@ -380,10 +400,18 @@ def query(
             raise NotFound(f"no data folder at {settings.data_dir}", "--data-dir")
         db = open_database(settings.resolved_database_url)
         try:
-            raw = answer_bytes(settings, db, _workspace(db, workspace), parsed)
+            ws = _workspace(db, workspace)
+            if save_as is not None:
+                from opsloop.cli.query_save import print_saved, save_bytes  # it imports this
+
+                raw = save_bytes(settings, db, ws, parsed, save_as, description)
+            else:
+                raw = answer_bytes(settings, db, ws, parsed)
         finally:
             db.close()
-    if as_json:
+    if save_as is not None and not as_json:
+        print_saved(orjson.loads(raw))
+    elif as_json:
         sys.stdout.write(raw.decode() + "\n")
     elif as_csv:
         print_csv(orjson.loads(raw))

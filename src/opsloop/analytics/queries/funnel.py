@@ -124,6 +124,17 @@ def _counts(
     return {r[0]: (r[1 : 1 + n], r[1 + n :]) for r in rows}
 
 
+def _ranked(rows: dict[Any, tuple[Any, ...]]) -> list[Any]:
+    """Breakdown values by step-1 persons, most first (ties: absent last, then by value)."""
+    return sorted(rows, key=lambda v: (-rows[v][0][0], v is None, str(v)))
+
+
+def ranked_values(ctx: QueryContext, q: FunnelQuery) -> list[str | None]:
+    """The breakdown values in the order the answer keeps them before folding into "$other"."""
+    with person_rows(ctx, funnel_spec(q)) as (run, source):
+        return _ranked(_counts(ctx, q, run, source, "bv"))
+
+
 def run_funnel(ctx: QueryContext, q: FunnelQuery) -> dict[str, Any]:
     with person_rows(ctx, funnel_spec(q)) as (run, source):
         return _answer(ctx, q, run, source)
@@ -138,8 +149,7 @@ def _answer(ctx: QueryContext, q: FunnelQuery, run: Rows, source: str) -> dict[s
     else:
         rows = _counts(ctx, q, run, source, "bv")
         if len(rows) > q.breakdown_limit:
-            ranked = sorted(rows, key=lambda v: (-rows[v][0][0], v is None, str(v)))
-            kept = ranked[: q.breakdown_limit]
+            kept = _ranked(rows)[: q.breakdown_limit]
             rows = _counts(ctx, q, run, source, fold_expression(ctx, kept, OTHER))
         order = sorted(rows, key=lambda v: (v == OTHER, -rows[v][0][0], v is None, str(v)))
         results = [

@@ -97,6 +97,17 @@ def count_members(
     return int(ctx.engine.rows(sql)[0][0])
 
 
+def segment_person_ids(
+    ctx: QueryContext, q: SegmentQuery, cohorts: CohortResolver | None = None
+) -> list[str]:
+    """Every member's person id, sorted (what a saved static segment keeps)."""
+    d = ctx.dialect
+    columns = f"{d.uuid_text('p.id')} AS pid"
+    rule, as_of = parse_rule(q.rule), q.as_of or today(ctx)
+    members = segment_sql(ctx, rule, as_of, cohorts or ctx.cohorts, columns)
+    return [str(r[0]) for r in ctx.engine.rows(f"SELECT pid FROM ({members}) AS m ORDER BY pid")]
+
+
 def run_segment(
     ctx: QueryContext, q: SegmentQuery, cohorts: CohortResolver | None = None
 ) -> dict[str, Any]:

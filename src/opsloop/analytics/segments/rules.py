@@ -175,7 +175,7 @@ def _parse(data: Any, path: str, depth: int, counter: list[int]) -> Rule:
         return _rfm(data, path)
     if kind == "lifecycle":
         return _lifecycle(data, path)
-    return CohortRule(_int(data["cohort"], at, 1), path)
+    return CohortRule(_int(data["cohort"], at, 1, 2**31 - 1), path)
 
 
 def _int(value: Any, at: str, low: int, high: int | None = None) -> int:
