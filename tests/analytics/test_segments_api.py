@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from opsloop.audit import AuditFilter, list_entries
 from opsloop.workspaces.service import create_api_token, create_workspace
 from tests.conftest import LiveServer
 
@@ -151,6 +152,23 @@ def test_rule_segments_change_and_delete(live_server: LiveServer) -> None:
         _ok(c.delete(f"/api/v1/segments/{viewers['id']}"), 204)
         assert _ok(c.get("/api/v1/segments"))["results"] == []
         assert c.get(f"/api/v1/segments/{viewers['id']}").status_code == 404
+    with live_server.app_state.db.session() as s:
+        entries, _ = list_entries(s, live_server.workspace.id, AuditFilter(entity_type="segment"))
+    assert [(e.action, e.entity_id, e.via) for e in reversed(entries)] == [
+        ("segment.created", str(viewers["id"]), "api"),
+        ("segment.created", str(both["id"]), "api"),
+        ("segment.updated", str(viewers["id"]), "api"),
+        ("segment.updated", str(viewers["id"]), "api"),
+        ("segment.deleted", str(both["id"]), "api"),
+        ("segment.deleted", str(viewers["id"]), "api"),
+    ]
+    changed_rule = entries[-3]
+    assert changed_rule.before is not None and changed_rule.after is not None
+    assert (changed_rule.before["rule"], changed_rule.after["rule"]) == (
+        {"did": "view"},
+        {"did": "cart", "at_least": 1},
+    )
+    assert entries[0].before is not None and entries[0].after is None
 
 
 def test_refusals_name_the_field(live_server: LiveServer) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from opsloop.audit import AuditFilter, list_entries
+from opsloop.db import open_database
 from tests.cli.test_query import LOG, Shop, example, serving, shop  # noqa: F401  (shop: fixture)
 
 
@@ -43,6 +45,12 @@ def test_dropped_users_saved_locally_and_through_the_server(shop: Shop) -> None:
         "注册未付款", "static", 2, "June"
     )  # fmt: skip
     assert _members(shop, local["id"]) == want
+    db = open_database(shop.settings.resolved_database_url)
+    with db.session() as s:
+        (entry,), _ = list_entries(s, shop.workspace.id, AuditFilter(action="segment.created"))
+    db.close()
+    assert (entry.actor, entry.via, entry.entity_id) == ("cli", "cli", str(local["id"]))
+    assert entry.after is not None and entry.after["size"] == 2
     with serving(shop.settings):
         served = shop.answer(
             "funnel_persons", *example("funnel_persons"), "--save-as", "through the server"

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
+from opsloop.accounts.permissions import Permission
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import DuckDbEngine
 from opsloop.analytics.segments import service
@@ -19,50 +20,44 @@ from opsloop.analytics.segments.schemas import (
     SegmentUpdate,
 )
 from opsloop.analytics.segments.service import SegmentInfo, cohort_resolver
-from opsloop.errors import Forbidden, InvalidInput
-from opsloop.web.deps import StateDep, TokenDep
+from opsloop.errors import InvalidInput
+from opsloop.web.access import Actor, require, work_as
+from opsloop.web.deps import StateDep
 from opsloop.web.state import AppState
-from opsloop.workspaces.service import TokenRef
 
 router = APIRouter(prefix="/api/v1", tags=["segments"])
 
 SegmentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the saved segment's id")]
 
-# Saving and changing segments takes an analyst or more; every role may read them.
-WRITERS = frozenset({"owner", "admin", "operator", "analyst"})
+ReaderDep = Annotated[Actor, Depends(require(Permission.READ_DATA))]
+WriterDep = Annotated[Actor, Depends(require(Permission.SAVE_ANALYSES))]
 
 
 def _public(info: SegmentInfo) -> SegmentPublic:
     return SegmentPublic.model_validate(info.to_dict())
 
 
-def _writer(token: TokenRef) -> None:
-    if token.role not in WRITERS:
-        raise Forbidden(f"the role {token.role} cannot change segments", "Authorization")
-
-
-def _context(state: AppState, token: TokenRef) -> QueryContext:
+def _context(state: AppState, token: Actor) -> QueryContext:
     ws = token.workspace
     return QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store))
 
 
 @router.get("/segments", response_model=SegmentList, summary="The workspace's saved segments")
-def list_segments(state: StateDep, token: TokenDep) -> SegmentList:
+def list_segments(state: StateDep, token: ReaderDep) -> SegmentList:
     with state.db.session() as s:
         infos = service.list_segments(s, token.workspace.id)
     return SegmentList(results=[_public(i) for i in infos])
 
 
 @router.post("/segments", response_model=SegmentPublic, status_code=201, summary="Save a segment")
-def create_segment(body: SegmentCreate, state: StateDep, token: TokenDep) -> SegmentPublic:
+def create_segment(body: SegmentCreate, state: StateDep, token: WriterDep) -> SegmentPublic:
     """Give `rule`, `person_ids`, or `from_query` (a `funnel_persons` or `segment` request: the
     persons its answer lists, all pages, are saved as a static segment)."""
-    _writer(token)
     given = [f for f in ("rule", "person_ids", "from_query") if getattr(body, f) is not None]
     if len(given) != 1:
         raise InvalidInput("give exactly one of rule, person_ids and from_query", "rule")
     ws = token.workspace
-    with state.db.session() as s:
+    with work_as(state, token.who) as s:
         if body.from_query is not None:
             ctx = QueryContext(
                 ws.id, ws.timezone, DuckDbEngine(state.store), cohort_resolver(s, ws.id)
@@ -89,17 +84,16 @@ def create_segment(body: SegmentCreate, state: StateDep, token: TokenDep) -> Seg
 
 
 @router.get("/segments/{segment_id}", response_model=SegmentPublic, summary="A saved segment")
-def get_segment(segment_id: SegmentId, state: StateDep, token: TokenDep) -> SegmentPublic:
+def get_segment(segment_id: SegmentId, state: StateDep, token: ReaderDep) -> SegmentPublic:
     with state.db.session() as s:
         return _public(service.get_segment(s, token.workspace.id, segment_id))
 
 
 @router.patch("/segments/{segment_id}", response_model=SegmentPublic, summary="Change a segment")
 def update_segment(
-    segment_id: SegmentId, body: SegmentUpdate, state: StateDep, token: TokenDep
+    segment_id: SegmentId, body: SegmentUpdate, state: StateDep, token: WriterDep
 ) -> SegmentPublic:
-    _writer(token)
-    with state.db.session() as s:
+    with work_as(state, token.who) as s:
         info = service.update_segment(
             s,
             token.workspace.id,
@@ -113,10 +107,9 @@ def update_segment(
 
 
 @router.delete("/segments/{segment_id}", status_code=204, summary="Delete a segment")
-def delete_segment(segment_id: SegmentId, state: StateDep, token: TokenDep) -> Response:
+def delete_segment(segment_id: SegmentId, state: StateDep, token: WriterDep) -> Response:
     """Refused (409) while another saved segment's rule names it."""
-    _writer(token)
-    with state.db.session() as s:
+    with work_as(state, token.who) as s:
         service.delete_segment(s, token.workspace.id, segment_id)
     return Response(status_code=204)
 
@@ -125,7 +118,7 @@ def delete_segment(segment_id: SegmentId, state: StateDep, token: TokenDep) -> R
 def segment_members(
     segment_id: SegmentId,
     state: StateDep,
-    token: TokenDep,
+    token: ReaderDep,
     as_of: date | None = None,
     limit: Annotated[int, Query(ge=0, le=100_000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,

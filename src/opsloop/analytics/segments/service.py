@@ -31,6 +31,7 @@ from opsloop.analytics.queries.segment import (
 from opsloop.analytics.segments.compiler import Cohort, segment_sql
 from opsloop.analytics.segments.models import SavedSegment, SegmentMember
 from opsloop.analytics.segments.rules import CohortRule, Rule, cohort_rules, parse_rule
+from opsloop.audit import record
 from opsloop.errors import Conflict, InvalidInput, NotFound
 
 EXPORT_COLUMNS = ("person_id", "distinct_id")
@@ -61,6 +62,11 @@ class SegmentInfo:
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }
+
+
+def _audited(info: SegmentInfo) -> dict[str, Any]:
+    """What the audit log keeps of a segment (a static one's size, not its members)."""
+    return {k: v for k, v in info.to_dict().items() if k not in ("created_at", "updated_at")}
 
 
 def _utc(value: datetime) -> datetime:
@@ -181,7 +187,16 @@ def create_segment(
     session.flush()
     if person_ids is not None:
         _set_members(session, row.id, members)
-    return _info(session, row)
+    info = _info(session, row)
+    record(
+        session,
+        "segment.created",
+        workspace_id=workspace_id,
+        entity_type="segment",
+        entity_id=row.id,
+        after=_audited(info),
+    )
+    return info
 
 
 def create_static_segment(
@@ -229,6 +244,7 @@ def update_segment(
 ) -> SegmentInfo:
     """Change what is given; a new rule or member list also switches the segment's kind."""
     row = _row(session, workspace_id, segment_id)
+    before = _audited(_info(session, row))
     if rule is not None and person_ids is not None:
         raise InvalidInput("give a rule or a list of person ids, not both", "rule")
     if name is not None:
@@ -246,7 +262,17 @@ def update_segment(
     # Strictly later, even within the clock's resolution: the version cached answers check.
     row.updated_at = max(datetime.now(UTC), _utc(row.updated_at) + timedelta(microseconds=1))
     session.flush()
-    return _info(session, row)
+    info = _info(session, row)
+    record(
+        session,
+        "segment.updated",
+        workspace_id=workspace_id,
+        entity_type="segment",
+        entity_id=segment_id,
+        before=before,
+        after=_audited(info),
+    )
+    return info
 
 
 def delete_segment(session: Session, workspace_id: int, segment_id: int) -> None:
@@ -265,8 +291,17 @@ def delete_segment(session: Session, workspace_id: int, segment_id: int) -> None
     ]
     if users:
         raise Conflict(f"segment {segment_id} is used by {', '.join(sorted(users))}", "segment_id")
+    before = _audited(_info(session, row))
     session.delete(row)
     session.flush()
+    record(
+        session,
+        "segment.deleted",
+        workspace_id=workspace_id,
+        entity_type="segment",
+        entity_id=segment_id,
+        before=before,
+    )
 
 
 class StoredSegments:
