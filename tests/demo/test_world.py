@@ -17,8 +17,10 @@ import pyarrow as pa
 import pytest
 
 from opsloop.demo import DemoSummary, build_demo_world
+from opsloop.demo.world import HOT_PROPERTIES
 from opsloop.errors import Conflict, InvalidInput
 from opsloop.events import EventStore, open_event_store
+from opsloop.events.materialized import column_for
 from opsloop.events.schema import EVENT_COLUMNS
 
 USERS, DAYS, SEED, WS = 2000, 30, 42, 3
@@ -132,7 +134,12 @@ def test_summary_counts_and_schema(built: Built) -> None:
     cur = built.store.cursor()
     columns = [r[0] for r in cur.execute("DESCRIBE events").fetchall()]
     cur.close()
-    assert columns == EVENT_COLUMNS
+    # The demo's hot properties are materialized: their columns follow, in the order added.
+    hot = [column_for(key, kind) for key, kind in HOT_PROPERTIES]
+    assert columns == EVENT_COLUMNS + hot
+    assert built.store.materialized.ready(WS) == {
+        (key, kind): column_for(key, kind) for key, kind in HOT_PROPERTIES
+    }
     assert df["uuid"].is_unique
     assert all(uuid.UUID(u).version == 4 for u in df["uuid"].head(1000))
     assert (df["workspace_id"] == WS).all() and (df["source"] == "demo").all()

@@ -32,7 +32,7 @@ class QueryContext:
 
     @property
     def dialect(self) -> Dialect:
-        return self.engine.dialect
+        return self.engine.dialect_for(self.workspace_id)
 
     def today(self) -> date:
         """Today's date in the workspace's time zone (what `as_of` defaults to)."""

@@ -7,11 +7,12 @@ so both engines give equal Python values.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Literal
 
 from opsloop.analytics.timezones import offset_case, uses_arithmetic
-from opsloop.errors import InvalidInput
+from opsloop.events.materialized import PropertyKind, check_property_key, number_sql, text_sql
 
 Grain = Literal["hour", "day", "week", "month"]
 PeriodGrain = Literal["day", "week", "month"]
@@ -19,14 +20,27 @@ EPOCH = date(1970, 1, 1)
 WEEK_EPOCH = date(1970, 1, 5)  # a Monday: ISO weeks start on Mondays
 
 
+# (key, kind) → the events column holding that event property (a materialized property).
+MaterializedMap = Mapping[tuple[str, PropertyKind], str]
+# Told of each event property a query reads: (key, kind).
+UsageRecorder = Callable[[str, PropertyKind], None]
+
+
 def check_property_name(name: str) -> str:
-    if not name or '"' in name or "\\" in name or len(name) > 200:
-        raise InvalidInput(f"invalid property name {name!r}", "property")
-    return name
+    return check_property_key(name, "property")
 
 
 class Dialect:
+    """An engine's spelling; an instance may know a workspace's materialized properties, and
+    then reads those columns instead of the JSON (same values: events/materialized.py)."""
+
     name = "base"
+
+    def __init__(
+        self, materialized: MaterializedMap | None = None, usage: UsageRecorder | None = None
+    ) -> None:
+        self.materialized: MaterializedMap = materialized or {}
+        self.usage = usage
 
     # -- literals --------------------------------------------------------------------------------
 
@@ -139,6 +153,25 @@ class Dialect:
         """A numeric property as DOUBLE; NULL when absent or not a number."""
         raise NotImplementedError
 
+    def event_text(self, key: str, alias: str = "e") -> str:
+        """An event property as text: its materialized column when there is one, else
+        json_text over the event's properties (`alias` names the events table)."""
+        return self._event_property(key, "text", alias)
+
+    def event_number(self, key: str, alias: str = "e") -> str:
+        """An event property as DOUBLE, as json_number gives it (or its materialized column)."""
+        return self._event_property(key, "number", alias)
+
+    def _event_property(self, key: str, kind: PropertyKind, alias: str) -> str:
+        check_property_name(key)
+        if self.usage is not None:
+            self.usage(key, kind)
+        column = self.materialized.get((key, kind))
+        if column is not None:
+            return f'{alias}."{column}"'
+        extract = self.json_text if kind == "text" else self.json_number
+        return extract(f"{alias}.properties", key)
+
     # -- misc ------------------------------------------------------------------------------------
 
     def uuid_text(self, column: str) -> str:
@@ -235,15 +268,10 @@ class DuckDbDialect(Dialect):
         return f"DATE {self.string(value.isoformat())}"
 
     def json_text(self, column: str, key: str) -> str:
-        path = self.string('$."' + check_property_name(key) + '"')
-        return f"json_extract_string({column}, {path})"
+        return text_sql(column, key)  # the expression materialized columns are filled with
 
     def json_number(self, column: str, key: str) -> str:
-        path = self.string('$."' + check_property_name(key) + '"')
-        return (
-            f"(CASE WHEN json_type({column}, {path}) IN ('BIGINT', 'UBIGINT', 'DOUBLE')"
-            f" THEN CAST(json_extract_string({column}, {path}) AS DOUBLE) END)"
-        )
+        return number_sql(column, key)
 
 
 class ClickHouseDialect(Dialect):

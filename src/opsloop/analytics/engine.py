@@ -10,8 +10,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from opsloop.analytics.dialect import ClickHouseDialect, Dialect, DuckDbDialect
+from opsloop.analytics.clickhouse import materialized_columns
+from opsloop.analytics.dialect import ClickHouseDialect, Dialect, DuckDbDialect, MaterializedMap
 from opsloop.events import EventStore
+from opsloop.events.materialized import PropertyKind
 
 
 class Engine(Protocol):
@@ -19,21 +21,37 @@ class Engine(Protocol):
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
 
+    def dialect_for(self, workspace_id: int) -> Dialect:
+        """The dialect compiling a workspace's queries: it knows its materialized properties."""
+        ...
+
     @property
     def data_version(self) -> int: ...
 
 
 class DuckDbEngine:
-    """Runs queries on the event store's DuckDB database (a cursor of its own per query)."""
+    """Runs queries on the event store's DuckDB database (a cursor of its own per query).
+    `materialized=False` reads every event property from the JSON (the benchmark's and the
+    tests' comparison)."""
 
     dialect: Dialect = DuckDbDialect()
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, *, materialized: bool = True) -> None:
         self.store = store
+        self.use_materialized = materialized
 
     @property
     def data_version(self) -> int:
         return self.store.data_version
+
+    def dialect_for(self, workspace_id: int) -> Dialect:
+        columns = self.store.materialized.ready(workspace_id) if self.use_materialized else {}
+        usage = self.store.property_usage
+
+        def record(key: str, kind: PropertyKind) -> None:
+            usage.record(workspace_id, key, kind)
+
+        return DuckDbDialect(columns, record)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         cur = self.store.cursor()
@@ -80,20 +98,37 @@ CLICKHOUSE_SETTINGS: dict[str, int] = {"max_query_size": 64 * 1024 * 1024}
 
 
 class ChdbEngine:
-    """Runs queries on ClickHouse's engine in-process (chdb), over tables named like ours."""
+    """Runs queries on ClickHouse's engine in-process (chdb), over tables named like ours,
+    materialized properties included (analytics/clickhouse.py creates them)."""
 
     dialect: Dialect = ClickHouseDialect()
 
-    def __init__(self, session: Any, database: str = "opsloop", data_version: int = 0) -> None:
+    def __init__(
+        self,
+        session: Any,
+        database: str = "opsloop",
+        data_version: int = 0,
+        *,
+        materialized: bool = True,
+    ) -> None:
         self.session = session
         self.database = database
         self._version = data_version
         for name, value in CLICKHOUSE_SETTINGS.items():  # they last as long as the session
             session.query(f"SET {name} = {int(value)}")
+        self.use_materialized = materialized
+        self._materialized: dict[int, MaterializedMap] | None = None
 
     @property
     def data_version(self) -> int:
         return self._version
+
+    def dialect_for(self, workspace_id: int) -> Dialect:
+        if not self.use_materialized:
+            return self.dialect
+        if self._materialized is None:
+            self._materialized = materialized_columns(self)
+        return ClickHouseDialect(self._materialized.get(workspace_id, {}))
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         # One embedded ClickHouse per process: each engine selects its own database.

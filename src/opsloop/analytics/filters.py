@@ -57,14 +57,18 @@ def split_property(name: str, kind: Source = "event") -> tuple[Source, str]:
 def property_text(d: Dialect, name: str, kind: Literal["event", "person"] = "event") -> str:
     """SQL for a property's text value; the source aliases are e (events) and p (persons)."""
     kind, key = split_property(name, kind)
-    if kind == "event" and key in EVENT_COLUMNS:
+    if kind == "person":
+        return d.json_text("p.properties", key)
+    if key in EVENT_COLUMNS:
         return EVENT_COLUMNS[key]
-    return d.json_text("p.properties" if kind == "person" else "e.properties", key)
+    return d.event_text(key)
 
 
 def property_number(d: Dialect, name: str, kind: Literal["event", "person"] = "event") -> str:
     kind, key = split_property(name, kind)
-    return d.json_number("p.properties" if kind == "person" else "e.properties", key)
+    if kind == "person":
+        return d.json_number("p.properties", key)
+    return d.event_number(key)
 
 
 def needs_person(filters: list[PropertyFilter], *names: str | None) -> bool:

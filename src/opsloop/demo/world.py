@@ -17,6 +17,7 @@ from opsloop.demo.measures import compute_truths
 from opsloop.demo.scenario import World, catalog_summary, person_properties, plan_world
 from opsloop.errors import Conflict, InvalidInput
 from opsloop.events import EventStore
+from opsloop.events.materialized import PropertyKind, add_materialized
 
 TRUTHS_FILE = "truths.json"
 # About ten events per user-day: blocks of ~250k events keep memory flat at any size.
@@ -24,6 +25,19 @@ BLOCK_USER_DAYS = 25_000
 PERSON_BATCH = 200_000
 
 Progress = Callable[[int, int], None]
+
+# The event properties the demo's analyses filter and break down by most (its planted truths are
+# by channel, region, platform, category, feature and variant; GMV sums amount): materialized
+# before the first event, so every write fills them and no backfill is needed.
+HOT_PROPERTIES: tuple[tuple[str, PropertyKind], ...] = (
+    ("channel", "text"),
+    ("platform", "text"),
+    ("region", "text"),
+    ("category", "text"),
+    ("feature", "text"),
+    ("variant", "text"),
+    ("amount", "number"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +71,8 @@ def build_demo_world(
         raise InvalidInput("the demo world needs at least 100 users", "users")
     if _has_demo_events(store, workspace_id):
         raise Conflict(f"workspace {workspace_id} already holds demo events", "workspace_id")
+    for key, kind in HOT_PROPERTIES:
+        add_materialized(store, workspace_id, key, kind, origin="demo")
     cal = build_calendar(days, end_date or DEFAULT_END_DATE, timezone)
     world = plan_world(users, cal, seed)
     ud = world.activity

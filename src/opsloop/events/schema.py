@@ -131,4 +131,29 @@ DDL = [
     """
     CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR)
     """,
+    # Materialized properties (events/materialized.py): which (key, kind) has an mp_ column of
+    # events in which workspace, and whether its backfill is done (queries read it then).
+    """
+    CREATE TABLE IF NOT EXISTS materialized_properties (
+        workspace_id INTEGER NOT NULL,
+        key VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        column_name VARCHAR NOT NULL,
+        origin VARCHAR NOT NULL,
+        ready BOOLEAN NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (workspace_id, key, kind)
+    )
+    """,
+    # How often queries read each event property, per UTC day (events/property_usage.py).
+    """
+    CREATE TABLE IF NOT EXISTS property_usage (
+        workspace_id INTEGER NOT NULL,
+        key VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        day DATE NOT NULL,
+        uses BIGINT NOT NULL,
+        PRIMARY KEY (workspace_id, key, kind, day)
+    )
+    """,
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,9 @@ import pyarrow as pa
 from opsloop.errors import StoreBusy
 from opsloop.events.id_index import StoredIdIndex, fingerprint, fingerprint_sql
 from opsloop.events.identity import apply_person_ops
+from opsloop.events.materialized import FillColumn, MaterializedColumns, fill_select, quoted
 from opsloop.events.person_map import NewIds, PersonMapCache
+from opsloop.events.property_usage import PropertyUsage, flush_usage
 from opsloop.events.schema import (
     DDL,
     EVENT_ARROW_SCHEMA,
@@ -129,11 +131,33 @@ def _string_array(buf: bytearray, offsets: list[int]) -> pa.Array:
     return pa.StringArray.from_buffers(len(offsets) - 1, offsets_buffer, pa.py_buffer(buf))
 
 
-def _insert_sql(source: str) -> str:
+_INSERT_COLUMNS = (
+    "uuid, workspace_id, event, distinct_id, timestamp, received_at, properties, session_id,"
+    " lib, os, url, source"
+)
+_INSERT_VALUES = (
+    "uuid::UUID, workspace_id, event, distinct_id, timestamp, received_at, properties::JSON,"
+    " session_id, lib, os, url, source"
+)
+# One event as the source of _insert_sql (the row-by-row baseline writer), its values bound.
+_ONE_ROW = (
+    "(SELECT ?::VARCHAR AS uuid, ?::INTEGER AS workspace_id, ?::VARCHAR AS event,"
+    " ?::VARCHAR AS distinct_id, ?::TIMESTAMPTZ AS timestamp, ?::TIMESTAMPTZ AS received_at,"
+    " ?::VARCHAR AS properties, ?::VARCHAR AS session_id, ?::VARCHAR AS lib, ?::VARCHAR AS os,"
+    " ?::VARCHAR AS url, ?::VARCHAR AS source)"
+)
+
+
+def _insert_sql(source: str, fill: Sequence[FillColumn] = ()) -> str:
+    """Append the rows of `source` (laid out as EVENT_ARROW_SCHEMA), filling the materialized
+    property columns `fill` from their JSON in the same statement."""
+    if not fill:
+        return f"INSERT INTO events ({_INSERT_COLUMNS}) SELECT {_INSERT_VALUES} FROM {source}"
+    extra, exprs = fill_select(fill, "properties::JSON")
+    columns = ", ".join(quoted(c.column) for c in fill)
     return (
-        "INSERT INTO events SELECT uuid::UUID, workspace_id, event, distinct_id, timestamp,"
-        " received_at, properties::JSON, session_id, lib, os, url, source"
-        f" FROM {source}"
+        f"INSERT INTO events ({_INSERT_COLUMNS}, {columns})"
+        f" SELECT {_INSERT_VALUES}, {', '.join(exprs)} FROM (SELECT *, {extra} FROM {source})"
     )
 
 
@@ -211,6 +235,9 @@ class EventStore:
         if not read_only:
             for statement in DDL:
                 self._con.execute(statement)
+        # Which mp_ columns writes fill and queries may read (events/materialized.py).
+        self.materialized = MaterializedColumns(self._con)
+        self.property_usage = PropertyUsage()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -222,7 +249,18 @@ class EventStore:
 
     def close(self) -> None:
         with self._lock:
-            self._con.close()
+            try:
+                flush_usage(self)
+            finally:
+                self._con.close()
+
+    def write_lock(self) -> AbstractContextManager[bool]:
+        """Held by every write; a caller holding it runs its transactions with no write between."""
+        return self._lock
+
+    def transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """A write transaction on the store's connection, under the write lock."""
+        return self._transaction()
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -340,7 +378,7 @@ class EventStore:
                 props = e.properties
                 promoted = [props.get(k) for k in PROMOTED.values()]
                 con.execute(
-                    "INSERT INTO events VALUES (?::UUID, ?, ?, ?, ?, ?, ?::JSON, ?, ?, ?, ?, ?)",
+                    _insert_sql(_ONE_ROW, self.materialized.fill),
                     [
                         e.uuid,
                         e.workspace_id,
@@ -382,19 +420,18 @@ class EventStore:
             self._ids.committed(self.events_version, added.to_arrow_table()[0].to_numpy())
         self.events_version += 1
 
-    @staticmethod
-    def _insert_events(con: duckdb.DuckDBPyConnection, table: pa.Table | str) -> None:
+    def _insert_events(self, con: duckdb.DuckDBPyConnection, table: pa.Table | str) -> None:
         """Append `table` (Arrow, read from this frame) or the registered view it names."""
         _events_in = table
-        con.execute(_insert_sql(table if isinstance(table, str) else "_events_in"))
+        source = table if isinstance(table, str) else "_events_in"
+        con.execute(_insert_sql(source, self.materialized.fill))
 
-    @staticmethod
     def _insert_live(
-        con: duckdb.DuckDBPyConnection, _events_in: pa.Table, new: NewIds | None
+        self, con: duckdb.DuckDBPyConnection, _events_in: pa.Table, new: NewIds | None
     ) -> None:
         """Append a live group and give `new` distinct ids (known to have none) their persons,
         in one call: every statement DuckDB runs costs planning, every call a round trip."""
-        sql = _insert_sql("_events_in")
+        sql = _insert_sql("_events_in", self.materialized.fill)
         if new:
             _new_ids = pa.table(
                 {
