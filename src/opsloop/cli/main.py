@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from opsloop.cli import demo, importer, query, serve, user, workspace
+from opsloop.cli import demo, importer, properties, query, serve, user, workspace
 
 app = typer.Typer(
     name="opsloop",
@@ -20,6 +20,7 @@ app.command("demo")(demo.demo)
 app.command("demo-data")(demo.demo_data)
 app.command("import")(importer.import_)
 app.command("query")(query.query)
+app.add_typer(properties.app, name="property")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from opsloop.ingest.api import router as ingest_router
 from opsloop.ingest.cors import IngestCors
 from opsloop.ingest.service import IngestService
 from opsloop.insights.api import router as insights_router
+from opsloop.properties.api import router as properties_router
 from opsloop.settings import Settings
 from opsloop.web.access import public
 from opsloop.web.console import router as console_router
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) ->
     app.include_router(workspaces_router)
     app.include_router(audit_router)
     app.include_router(segments_router)
+    app.include_router(properties_router)
     app.include_router(console_router)
 
     def openapi() -> dict[str, Any]:
