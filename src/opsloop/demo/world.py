@@ -71,10 +71,10 @@ def build_demo_world(
         raise InvalidInput("the demo world needs at least 100 users", "users")
     if _has_demo_events(store, workspace_id):
         raise Conflict(f"workspace {workspace_id} already holds demo events", "workspace_id")
-    for key, kind in HOT_PROPERTIES:
-        add_materialized(store, workspace_id, key, kind, origin="demo")
     cal = build_calendar(days, end_date or DEFAULT_END_DATE, timezone)
     world = plan_world(users, cal, seed)
+    for key, kind in HOT_PROPERTIES:
+        add_materialized(store, workspace_id, key, kind, origin="demo")
     ud = world.activity
     n_blocks = -(-len(ud) // BLOCK_USER_DAYS)
     total = n_blocks + 2
