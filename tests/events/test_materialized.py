@@ -130,10 +130,16 @@ def test_columns_equal_the_query_time_extraction(
             add_materialized(store, 1, key, "number", rows_per_slice=3)
         n = len(before)
         events = [ev("u", n + i, **d) for i, d in enumerate(after)]
-        third = len(events) // 3
-        store.write_events(events[:third])
-        store.append_table(events_to_arrow(events[third : 2 * third], T0))
-        store.write_events_row_by_row(events[2 * third :])
+        quarter = len(events) // 4
+        store.write_events(events[:quarter])
+        store.append_table(events_to_arrow(events[quarter : 2 * quarter], T0))
+        cur = store.cursor()  # a local import: a query of the cursor's own tables
+        try:
+            cur.register("_staged", events_to_arrow(events[2 * quarter : 3 * quarter], T0))
+            store.append_query(cur, "SELECT * FROM _staged", 1)
+        finally:
+            cur.close()
+        store.write_events_row_by_row(events[3 * quarter :])
         assert store.count_events(1) == len(before) + len(after)
         for key in KEYS:
             assert _mismatches(store, key) == []

@@ -541,7 +541,7 @@ class EventStore:
             con.begin()
             try:
                 total = con.execute(f"SELECT count(*) FROM ({select}) s").fetchall()[0][0]
-                accepted = con.execute(_insert_sql(fresh)).fetchall()[0][0]
+                accepted = con.execute(_insert_sql(fresh, self.materialized.fill)).fetchall()[0][0]
                 con.execute(_bulk_persons_sql(f"({select})"))
                 con.commit()
             except BaseException:
