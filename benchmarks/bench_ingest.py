@@ -137,7 +137,7 @@ def _client_process(plan: LoadPlan, clock: Clock, queue: Any) -> None:
 class Server:
     """`opsloop serve` on a fresh data folder, in a subprocess."""
 
-    def __init__(self, data_dir: Path, mode: str) -> None:
+    def __init__(self, data_dir: Path, mode: str, materialize: tuple[str, ...] = ()) -> None:
         self.data_dir = data_dir
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -150,6 +150,15 @@ class Server:
             env=env,
         )
         self.ingest_key: str = json.loads(created.stdout)["ingest_key"]
+        for spec in materialize:  # KEY:TYPE, materialized before the server owns the store
+            key, _, kind = spec.partition(":")
+            where = ["--workspace", "bench", "--data-dir", str(data_dir)]
+            subprocess.run(
+                [*cli, "property", "materialize", key, "--type", kind or "auto", *where],
+                check=True,
+                capture_output=True,
+                env=env,
+            )
         self.log = (data_dir / "server.log").open("wb")
         self.proc = subprocess.Popen(
             [*cli, "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
@@ -239,11 +248,12 @@ def run_load(
     processes: int,
     batch_size: int,
     profile: list[str] | None = None,
+    materialize: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Throughput counts the events of the requests answered between the end of the warm-up and
     the stop time; the clients send nothing new after the stop time."""
     with tempfile.TemporaryDirectory(prefix=f"opsloop-bench-{mode}-") as tmp:
-        server = Server(Path(tmp), mode)
+        server = Server(Path(tmp), mode, materialize)
         try:
             ctx = mp.get_context("spawn")
             clock = Clock(ctx.Barrier(clients + 1), ctx.Event(), ctx.Array("d", [0.0, 0.0]))
@@ -327,6 +337,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--no-baseline", action="store_true", help="skip the row-by-row run")
     parser.add_argument(
+        "--materialize",
+        default="",
+        metavar="KEY:TYPE,...",
+        help="materialized properties of the workspace, e.g. amount:number,channel:text,item:text"
+        " (every write then fills their columns)",
+    )
+    parser.add_argument(
         "--profile",
         metavar="COMMAND",
         help="profile the group-commit server while measuring, e.g."
@@ -336,8 +353,15 @@ def main() -> None:
     shape = (args.clients, args.client_processes, args.batch_size)
     profile = args.profile.split() if args.profile else None
     load_before = os.getloadavg()[0]
-    group = run_load("group", args.seconds, args.warmup, *shape, profile=profile)
-    row = None if args.no_baseline else run_load("row", args.baseline_seconds, args.warmup, *shape)
+    materialize = tuple(m for m in args.materialize.split(",") if m)
+    group = run_load(
+        "group", args.seconds, args.warmup, *shape, profile=profile, materialize=materialize
+    )
+    row = (
+        None
+        if args.no_baseline
+        else run_load("row", args.baseline_seconds, args.warmup, *shape, materialize=materialize)
+    )
     print(
         json.dumps(
             {
@@ -357,6 +381,7 @@ def main() -> None:
                     "batch_size": args.batch_size,
                     "seconds": args.seconds,
                     "baseline_seconds": args.baseline_seconds,
+                    "materialized": list(materialize),
                 },
                 "group_commit": group,
                 "baseline_row_by_row": row,
