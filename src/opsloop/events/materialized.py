@@ -4,7 +4,7 @@ A workspace's registry says which (key, kind) pairs have a column; queries read 
 instead of parsing the JSON (analytics/dialect.py), every write fills the columns in the same
 INSERT (`insert_sql`), and a new column is backfilled from the JSON in time slices, so live
 ingestion waits at most one slice. The column's value is by construction the query-time
-expression: the same DuckDB function on the same stored JSON (docs/decisions.md D6).
+expression: the same DuckDB function on the same stored JSON (docs/decisions.md D7).
 """
 
 from __future__ import annotations

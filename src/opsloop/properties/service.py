@@ -1,5 +1,5 @@
 """What to materialize: one property on request, or the ones queries read most (the automatic
-choice, docs/decisions.md D6), and the list of what is materialized with how much it is read."""
+choice, docs/decisions.md D7), and the list of what is materialized with how much it is read."""
 
 from __future__ import annotations
 
