@@ -62,7 +62,9 @@ def chdb_pool() -> Iterator[ChdbPool]:
     yield ChdbPool()
 
 
-def load_log(rows: Sequence[Row], pool: ChdbPool, workspace_id: int = 1) -> Loaded:
+def load_log(
+    rows: Sequence[Row], pool: ChdbPool, workspace_id: int = 1, database: str = "log"
+) -> Loaded:
     folder = Path(tempfile.mkdtemp(prefix="opsloop-log-"))
     store = open_event_store(folder / "events.duckdb")
     zone = ZoneInfo(TZ)
@@ -80,7 +82,7 @@ def load_log(rows: Sequence[Row], pool: ChdbPool, workspace_id: int = 1) -> Load
     ]
     if events:
         store.append_table(events_to_arrow(events, datetime(2026, 1, 1, tzinfo=UTC)), dedupe="none")
-    load_parquet(pool.session, export_parquet(store.cursor(), folder / "parquet"), "log")
+    load_parquet(pool.session, export_parquet(store.cursor(), folder / "parquet"), database)
     frame = pd.DataFrame(
         {
             "person": [r.person for r in rows],
@@ -92,7 +94,7 @@ def load_log(rows: Sequence[Row], pool: ChdbPool, workspace_id: int = 1) -> Load
     )
     return Loaded(
         QueryContext(workspace_id, TZ, DuckDbEngine(store)),
-        QueryContext(workspace_id, TZ, ChdbEngine(pool.session, "log")),
+        QueryContext(workspace_id, TZ, ChdbEngine(pool.session, database)),
         frame,
     )
 

@@ -29,9 +29,11 @@ from tests.analytics.test_rfm import rfm_reference
 AS_OF = date(2026, 3, 18)  # a Wednesday
 
 
-def load_people(rows: list[Row], people: dict[str, dict[str, Any]], pool: ChdbPool) -> Loaded:
+def load_people(
+    rows: list[Row], people: dict[str, dict[str, Any]], pool: ChdbPool, database: str = "log"
+) -> Loaded:
     """load_log, then person properties set in the store and the chdb copy reloaded."""
-    loaded = load_log(rows, pool)
+    loaded = load_log(rows, pool, database=database)
     store = loaded.duck.engine.store  # type: ignore[attr-defined]
     known = set(loaded.frame["person"])
     given_props = {p: v for p, v in people.items() if p in known and v}
@@ -44,7 +46,7 @@ def load_people(rows: list[Row], people: dict[str, dict[str, Any]], pool: ChdbPo
         )
         store.set_person_properties(1, table)
         folder = Path(tempfile.mkdtemp(prefix="opsloop-people-"))
-        load_parquet(pool.session, export_parquet(store.cursor(), folder), "log")
+        load_parquet(pool.session, export_parquet(store.cursor(), folder), database)
     return loaded
 
 

@@ -1,0 +1,27 @@
+SELECT name
+FROM system.columns
+WHERE database = currentDatabase() AND table = 'events';
+
+SELECT name
+FROM system.tables
+WHERE database = currentDatabase();
+
+SELECT workspace_id, key, kind, column_name
+FROM materialized_properties;
+
+SELECT p, toInt64(count(*)), toInt64(sum(CASE WHEN prev = -1000000000 THEN 1 ELSE 0 END)), toInt64(sum(CASE WHEN prev = p - 1 THEN 1 ELSE 0 END))
+FROM (
+  SELECT p, lag(p, 1, -1000000000) OVER (PARTITION BY person_id ORDER BY p) AS prev
+  FROM (
+    SELECT person_id, toInt64(dateDiff('day', toDate('1970-01-05'), ps) / 7) AS p
+    FROM (
+      SELECT m.person_id AS person_id, e.timestamp AS ts, e.event AS event, greatest(addDays(toDate('1970-01-01'), toInt32((intDiv((toUnixTimestamp64Micro(e.timestamp) + CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 589914000000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 545162400000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 515527200000000 THEN 28800000000 ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 527014800000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 558464400000000 THEN 32400000000 ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 577216800000000 THEN 28800000000 ELSE 32400000000 END END END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 640116000000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 608666400000000 THEN 28800000000 ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 621968400000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 671565600000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 653418000000000 THEN 32400000000 ELSE 28800000000 END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 684867600000000 THEN 32400000000 ELSE 28800000000 END END END END), 86400000000) - ((intDiv((toUnixTimestamp64Micro(e.timestamp) + CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 589914000000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 545162400000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 515527200000000 THEN 28800000000 ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 527014800000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 558464400000000 THEN 32400000000 ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 577216800000000 THEN 28800000000 ELSE 32400000000 END END END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 640116000000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 608666400000000 THEN 28800000000 ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 621968400000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 671565600000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 653418000000000 THEN 32400000000 ELSE 28800000000 END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 684867600000000 THEN 32400000000 ELSE 28800000000 END END END END), 86400000000) + 3) % 7)))), toDate('2026-10-19')) AS ps
+      FROM events AS e
+      JOIN person_distinct_ids AS m ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id
+      WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp < toDateTime64('2026-11-08 16:00:00.000000', 6, 'UTC') AND e.event IN ('app_open')
+    ) AS ev
+    GROUP BY person_id, ps
+  ) AS pairs
+) AS w
+WHERE p >= 2964
+GROUP BY p;

@@ -1,0 +1,14 @@
+SELECT CAST(person_id AS VARCHAR)
+FROM person_distinct_ids
+WHERE workspace_id = 1 AND distinct_id = 'u1'
+LIMIT 1;
+
+SELECT CAST(person_id AS VARCHAR) AS pid, distinct_id
+FROM person_distinct_ids
+WHERE workspace_id = 1 AND CAST(person_id AS VARCHAR) IN ('6cc2a2ef-df18-50e7-a123-af93fd864ded');
+
+SELECT CAST(e.uuid AS VARCHAR) AS u, e.event, e.distinct_id, CAST(epoch_us(e.timestamp) AS BIGINT), CAST(e.properties AS VARCHAR)
+FROM events AS e
+WHERE e.workspace_id = 1 AND e.distinct_id IN ('u1')
+ORDER BY e.timestamp DESC, u DESC
+LIMIT 6;

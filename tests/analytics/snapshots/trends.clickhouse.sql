@@ -1,0 +1,30 @@
+SELECT name
+FROM system.columns
+WHERE database = currentDatabase() AND table = 'events';
+
+SELECT name
+FROM system.tables
+WHERE database = currentDatabase();
+
+SELECT workspace_id, key, kind, column_name
+FROM materialized_properties;
+
+SELECT bv, bucket, toFloat64(sum(value))
+FROM (
+  SELECT m.person_id AS person_id, e.timestamp AS ts, e.event AS event, formatDateTime(addDays(toDate('1970-01-01'), toInt32(intDiv((toUnixTimestamp64Micro(e.timestamp) + CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 589914000000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 545162400000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 515527200000000 THEN 28800000000 ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 527014800000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 558464400000000 THEN 32400000000 ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 577216800000000 THEN 28800000000 ELSE 32400000000 END END END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 640116000000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 608666400000000 THEN 28800000000 ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 621968400000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 671565600000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 653418000000000 THEN 32400000000 ELSE 28800000000 END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 684867600000000 THEN 32400000000 ELSE 28800000000 END END END END), 86400000000))), '%Y-%m-%d') AS bucket, multiIf(NOT JSONHas(e.properties, 'platform'), NULL, JSONType(e.properties, 'platform') = 'String', JSONExtractString(e.properties, 'platform'), JSONType(e.properties, 'platform') = 'Null', NULL, JSONExtractRaw(e.properties, 'platform')) AS bv, if(JSONType(e.properties, 'amount') IN ('Int64', 'UInt64', 'Double'), JSONExtractFloat(e.properties, 'amount'), NULL) AS value
+  FROM events AS e
+  JOIN person_distinct_ids AS m ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id
+  LEFT JOIN persons AS p ON p.workspace_id = m.workspace_id AND p.id = m.person_id
+  WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp >= toDateTime64('2026-11-01 16:00:00.000000', 6, 'UTC') AND e.timestamp < toDateTime64('2026-11-08 16:00:00.000000', 6, 'UTC') AND e.event IN ('pay') AND (multiIf(NOT JSONHas(p.properties, 'channel'), NULL, JSONType(p.properties, 'channel') = 'String', JSONExtractString(p.properties, 'channel'), JSONType(p.properties, 'channel') = 'Null', NULL, JSONExtractRaw(p.properties, 'channel')) IS NULL OR multiIf(NOT JSONHas(p.properties, 'channel'), NULL, JSONType(p.properties, 'channel') = 'String', JSONExtractString(p.properties, 'channel'), JSONType(p.properties, 'channel') = 'Null', NULL, JSONExtractRaw(p.properties, 'channel')) <> '百度搜索')
+) AS s
+GROUP BY GROUPING SETS ((bv, bucket), (bv)) SETTINGS group_by_use_nulls = 1;
+
+SELECT bv, bucket, toFloat64(uniqExact(person_id))
+FROM (
+  SELECT m.person_id AS person_id, e.timestamp AS ts, e.event AS event, formatDateTime(addDays(toDate('1970-01-01'), toInt32(intDiv((toUnixTimestamp64Micro(e.timestamp) + CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 589914000000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 545162400000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 515527200000000 THEN 28800000000 ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 527014800000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 558464400000000 THEN 32400000000 ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 577216800000000 THEN 28800000000 ELSE 32400000000 END END END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 640116000000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 608666400000000 THEN 28800000000 ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 621968400000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 671565600000000 THEN CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 653418000000000 THEN 32400000000 ELSE 28800000000 END ELSE CASE WHEN toUnixTimestamp64Micro(e.timestamp) < 684867600000000 THEN 32400000000 ELSE 28800000000 END END END END), 86400000000))), '%Y-%m-%d') AS bucket, multiIf(NOT JSONHas(e.properties, 'platform'), NULL, JSONType(e.properties, 'platform') = 'String', JSONExtractString(e.properties, 'platform'), JSONType(e.properties, 'platform') = 'Null', NULL, JSONExtractRaw(e.properties, 'platform')) AS bv
+  FROM events AS e
+  JOIN person_distinct_ids AS m ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id
+  LEFT JOIN persons AS p ON p.workspace_id = m.workspace_id AND p.id = m.person_id
+  WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp >= toDateTime64('2026-11-01 16:00:00.000000', 6, 'UTC') AND e.timestamp < toDateTime64('2026-11-08 16:00:00.000000', 6, 'UTC') AND e.event IN ('app_open') AND (multiIf(NOT JSONHas(p.properties, 'channel'), NULL, JSONType(p.properties, 'channel') = 'String', JSONExtractString(p.properties, 'channel'), JSONType(p.properties, 'channel') = 'Null', NULL, JSONExtractRaw(p.properties, 'channel')) IS NULL OR multiIf(NOT JSONHas(p.properties, 'channel'), NULL, JSONType(p.properties, 'channel') = 'String', JSONExtractString(p.properties, 'channel'), JSONType(p.properties, 'channel') = 'Null', NULL, JSONExtractRaw(p.properties, 'channel')) <> '百度搜索')
+) AS s
+GROUP BY GROUPING SETS ((bv, bucket), (bv)) SETTINGS group_by_use_nulls = 1;

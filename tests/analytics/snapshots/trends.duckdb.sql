@@ -1,0 +1,19 @@
+SELECT bv, bucket, CAST(sum(value) AS DOUBLE)
+FROM (
+  SELECT m.person_id AS person_id, e.timestamp AS ts, e.event AS event, strftime((DATE '1970-01-01' + CAST(((epoch_us(e.timestamp) + CASE WHEN epoch_us(e.timestamp) < 589914000000000 THEN CASE WHEN epoch_us(e.timestamp) < 545162400000000 THEN CASE WHEN epoch_us(e.timestamp) < 515527200000000 THEN 28800000000 ELSE CASE WHEN epoch_us(e.timestamp) < 527014800000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN epoch_us(e.timestamp) < 558464400000000 THEN 32400000000 ELSE CASE WHEN epoch_us(e.timestamp) < 577216800000000 THEN 28800000000 ELSE 32400000000 END END END ELSE CASE WHEN epoch_us(e.timestamp) < 640116000000000 THEN CASE WHEN epoch_us(e.timestamp) < 608666400000000 THEN 28800000000 ELSE CASE WHEN epoch_us(e.timestamp) < 621968400000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN epoch_us(e.timestamp) < 671565600000000 THEN CASE WHEN epoch_us(e.timestamp) < 653418000000000 THEN 32400000000 ELSE 28800000000 END ELSE CASE WHEN epoch_us(e.timestamp) < 684867600000000 THEN 32400000000 ELSE 28800000000 END END END END) // 86400000000) AS INTEGER)), '%Y-%m-%d') AS bucket, json_extract_string(e.properties, '$."platform"') AS bv, (CASE WHEN json_type(e.properties, '$."amount"') IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(json_extract_string(e.properties, '$."amount"') AS DOUBLE) END) AS value
+  FROM events AS e
+  JOIN person_distinct_ids AS m ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id
+  LEFT JOIN persons AS p ON p.workspace_id = m.workspace_id AND p.id = m.person_id
+  WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-01T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-08T16:00:00+00:00' AND e.event IN ('pay') AND (json_extract_string(p.properties, '$."channel"') IS NULL OR json_extract_string(p.properties, '$."channel"') <> '百度搜索')
+) AS s
+GROUP BY GROUPING SETS ((bv, bucket), (bv));
+
+SELECT bv, bucket, CAST(count(DISTINCT person_id) AS DOUBLE)
+FROM (
+  SELECT m.person_id AS person_id, e.timestamp AS ts, e.event AS event, strftime((DATE '1970-01-01' + CAST(((epoch_us(e.timestamp) + CASE WHEN epoch_us(e.timestamp) < 589914000000000 THEN CASE WHEN epoch_us(e.timestamp) < 545162400000000 THEN CASE WHEN epoch_us(e.timestamp) < 515527200000000 THEN 28800000000 ELSE CASE WHEN epoch_us(e.timestamp) < 527014800000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN epoch_us(e.timestamp) < 558464400000000 THEN 32400000000 ELSE CASE WHEN epoch_us(e.timestamp) < 577216800000000 THEN 28800000000 ELSE 32400000000 END END END ELSE CASE WHEN epoch_us(e.timestamp) < 640116000000000 THEN CASE WHEN epoch_us(e.timestamp) < 608666400000000 THEN 28800000000 ELSE CASE WHEN epoch_us(e.timestamp) < 621968400000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN epoch_us(e.timestamp) < 671565600000000 THEN CASE WHEN epoch_us(e.timestamp) < 653418000000000 THEN 32400000000 ELSE 28800000000 END ELSE CASE WHEN epoch_us(e.timestamp) < 684867600000000 THEN 32400000000 ELSE 28800000000 END END END END) // 86400000000) AS INTEGER)), '%Y-%m-%d') AS bucket, json_extract_string(e.properties, '$."platform"') AS bv
+  FROM events AS e
+  JOIN person_distinct_ids AS m ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id
+  LEFT JOIN persons AS p ON p.workspace_id = m.workspace_id AND p.id = m.person_id
+  WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-01T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-08T16:00:00+00:00' AND e.event IN ('app_open') AND (json_extract_string(p.properties, '$."channel"') IS NULL OR json_extract_string(p.properties, '$."channel"') <> '百度搜索')
+) AS s
+GROUP BY GROUPING SETS ((bv, bucket), (bv));
