@@ -214,6 +214,7 @@ def test_every_explorer_answers_with_its_numbers(
     assert sorted((m[0], m[4]) for m in members[1:]) == sorted(
         (p, f"CN¥{a}.00") for p, a in paid.items()
     )
+    assert '<a href="/users/u1">u1</a>' in rfm.text  # each person opens their profile
     summary = _table(rfm.text, "results-table")
     assert sum(int(row[1]) for row in summary[1:]) == 3
 

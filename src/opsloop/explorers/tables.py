@@ -62,6 +62,7 @@ class ResultTable:
     columns: tuple[TableColumn, ...]
     rows: list[tuple[Any, ...]]
     frozen: int = 1  # leading columns that name the row (kept in view)
+    link: str | None = None  # the first column's values link to this prefix + the value
 
     def cell(self, value: Any, column: TableColumn, language: str) -> str:
         """A value as the page shows it."""
@@ -247,7 +248,7 @@ def rfm_members_table(answer: dict[str, Any], language: str) -> ResultTable:
         )
         for r in answer.get("results", [])
     ]
-    return ResultTable(columns, rows)
+    return ResultTable(columns, rows, link="/users/")
 
 
 def result_table(
