@@ -19,6 +19,8 @@ from tests.ingest.sdk_helpers import stored_events, wait_for_count
 from tests.web.browser import ARGS, CHROMIUM
 
 SITE = "https://shop.example.cn"
+# A loaded machine (a parallel suite) can take seconds to draw the first console page.
+TIMEOUT = 60.0
 INGEST = ["/e/", "/capture/", "/batch/", "/i/v0/e/", "/v1/batch", "/v1/track", "/sa", "/sa.gif"]
 
 
@@ -34,6 +36,7 @@ def test_preflight_names_the_origin_and_echoes_the_headers(
             "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": asked,
         },
+        timeout=TIMEOUT,
     )
     assert r.status_code == 204
     assert r.headers["access-control-allow-origin"] == SITE
@@ -48,13 +51,15 @@ def test_an_event_posted_from_a_page_is_stored_and_the_answer_readable(
 ) -> None:
     key = live_server.workspace.ingest_key
     body = {"api_key": key, "event": "$pageview", "distinct_id": "web-1", "properties": {}}
-    r = httpx.post(live_server.url + "/e/", json=body, headers={"Origin": SITE})
+    r = httpx.post(live_server.url + "/e/", json=body, headers={"Origin": SITE}, timeout=TIMEOUT)
     assert r.status_code == 200
     assert r.headers["access-control-allow-origin"] == SITE
     assert r.headers["vary"] == "Origin"
     assert [e["event"] for e in stored_events(live_server, distinct_id="web-1")] == ["$pageview"]
     # A refusal is readable by the page too (the SDK logs why).
-    bad = httpx.post(live_server.url + "/e/", content=b"{", headers={"Origin": SITE})
+    bad = httpx.post(
+        live_server.url + "/e/", content=b"{", headers={"Origin": SITE}, timeout=TIMEOUT
+    )
     assert bad.status_code == 400
     assert bad.headers["access-control-allow-origin"] == SITE
 
@@ -64,9 +69,10 @@ def test_the_rest_api_and_console_stay_same_origin(live_server: LiveServer, path
     r = httpx.options(
         live_server.url + path,
         headers={"Origin": SITE, "Access-Control-Request-Method": "POST"},
+        timeout=TIMEOUT,
     )
     assert "access-control-allow-origin" not in r.headers
-    got = httpx.get(live_server.url + path, headers={"Origin": SITE})
+    got = httpx.get(live_server.url + path, headers={"Origin": SITE}, timeout=TIMEOUT)
     assert "access-control-allow-origin" not in got.headers
 
 

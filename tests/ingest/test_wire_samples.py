@@ -258,7 +258,8 @@ SAMPLES: dict[str, Expected] = {
                     "$identity_mobile": "13800000000",
                 },
                 "is_identified": True,
-                "distinct_ids": ["anon-abc", "user-42"],
+                # The $BindID made the mobile number the same user.
+                "distinct_ids": ["13800000000", "anon-abc", "user-42"],
             }
         },
     ),

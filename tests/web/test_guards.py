@@ -24,6 +24,7 @@ def test_an_id_past_64_bits_is_not_found(live_server: LiveServer, path: str) -> 
     r = httpx.get(
         live_server.url + path,
         headers={"Authorization": f"Bearer {live_server.workspace.api_token}"},
+        timeout=60.0,
     )
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"
@@ -33,6 +34,7 @@ def test_the_largest_id_is_looked_up_as_usual(live_server: LiveServer) -> None:
     r = httpx.get(
         live_server.url + f"/api/v1/dashboards/{2**63 - 1}",
         headers={"Authorization": f"Bearer {live_server.workspace.api_token}"},
+        timeout=60.0,
     )
     assert r.status_code == 404
     assert "64-bit" not in r.json()["error"]["message"]
@@ -46,6 +48,7 @@ def test_a_query_holding_a_number_past_64_bits_is_refused(live_server: LiveServe
             "Authorization": f"Bearer {live_server.workspace.api_token}",
             "Content-Type": "application/json",
         },
+        timeout=60.0,
     )
     assert r.status_code == 400, r.text
     assert "out of range" in r.json()["error"]["message"]
