@@ -63,7 +63,14 @@ class World:
         # The jar, not a per-request cookie (deprecated in httpx); cleared before each call.
         self.client.cookies.clear()
         if member is not None:
-            self.client.cookies.set(SESSION_COOKIE, member.cookie)
+            # The domain the server's own cookies get, so that a new one replaces this one.
+            self.client.cookies.set(SESSION_COOKIE, member.cookie, domain="127.0.0.1")
+
+    def session_cookie(self) -> str:
+        """The session cookie the last answer left (the server re-issues it on every page)."""
+        value = self.client.cookies.get(SESSION_COOKIE, domain="127.0.0.1")
+        assert value is not None
+        return value
 
     def api(self, token: str | None, method: str, path: str, **kw: Any) -> httpx.Response:
         """A REST call with this bearer token (and no session)."""

@@ -28,6 +28,7 @@ JSON = {"Accept": "application/json"}
 # Valid bodies where a route names one of A's resources, so that B's 404 is not hidden by a 422.
 BODIES: dict[str, dict[str, str]] = {
     "PATCH /api/v1/members/{user_id}": {"role": "analyst"},
+    "POST /settings/members/{user_id}/role": {"role": "analyst"},
 }
 ROLE_DENIAL = re.compile(r"^the \w+ role may not do this \(")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,15 @@ class Who:
 
 
 SYSTEM = Who("system", "system")
+
+
+def cli_who() -> Who:
+    """Whoever runs an `opsloop` command: the operating-system user, through the CLI."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no user name in this environment
+        name = "unknown"
+    return Who(f"{name} (cli)", "cli")
 
 
 def acting_as(session: Session, who: Who) -> Session:
@@ -115,6 +125,16 @@ class AuditRecord:
     entity_id: str | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+    @property
+    def subject(self) -> str | None:
+        """What the entry is about, as people name it: an email or a name, when it has one."""
+        for state in (self.after, self.before):
+            for key in ("email", "name"):
+                value = (state or {}).get(key)
+                if isinstance(value, str) and value:
+                    return value
+        return None
 
     @property
     def changes(self) -> list[tuple[str, Any, Any]]:

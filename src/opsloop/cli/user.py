@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from opsloop.accounts.models import ROLES
 from opsloop.accounts.service import create_user, create_user_token
+from opsloop.audit import acting_as, cli_who
 from opsloop.cli.common import (
     DataDirOpt,
     JsonOpt,
@@ -36,6 +37,7 @@ def _session(data_dir: DataDirOpt) -> Iterator[Session]:
     db = open_database(settings.resolved_database_url)
     try:
         with db.session() as s:
+            acting_as(s, cli_who())
             yield s
     finally:
         db.close()

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from opsloop.audit import acting_as, cli_who
 from opsloop.cli.common import (
     DataDirOpt,
     JsonOpt,
@@ -36,6 +37,7 @@ def create(
         db = open_database(settings.resolved_database_url)
         try:
             with db.session() as s:
+                acting_as(s, cli_who())
                 ws = service.create_workspace(s, name, timezone)
         finally:
             db.close()

@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import select
 
+from opsloop.audit import Who, acting_as, cli_who, record
 from opsloop.db import Database
 from opsloop.errors import InvalidInput, NotFound
 from opsloop.events.schema import EVENT_ARROW_SCHEMA
@@ -136,8 +137,10 @@ def run_import(
     db: Database,
     request: ImportRequest,
     progress: ImportProgress | None = None,
+    who: Who | None = None,
 ) -> ImportSummary:
-    """Import one file into one workspace; refused rows go to the quarantine file."""
+    """Import one file into one workspace; refused rows go to the quarantine file. The audit log
+    records the import as `who`'s (default: the CLI's user)."""
     started = time.perf_counter()
     progress = progress or NoProgress()
     workspace = find_workspace(db, request.workspace)
@@ -196,7 +199,7 @@ def run_import(
         round(time.perf_counter() - started, 3),
         sink.where,
     )
-    _finish_run(db, summary)
+    _finish_run(db, summary, who or cli_who())
     return summary
 
 
@@ -289,11 +292,27 @@ def _start_run(db: Database, workspace_id: int, path: Path, fmt: str) -> int:
         return run.id
 
 
-def _finish_run(db: Database, summary: ImportSummary) -> None:
+def _finish_run(db: Database, summary: ImportSummary, who: Who) -> None:
     with db.session() as s:
+        acting_as(s, who)
         run = s.get(ImportRun, summary.import_id)
         if run is None:
             return
+        record(
+            s,
+            "import.finished",
+            workspace_id=run.workspace_id,
+            entity_type="import",
+            entity_id=run.id,
+            after={
+                "source": summary.source,
+                "format": summary.format,
+                "read": summary.read,
+                "accepted": summary.accepted,
+                "quarantined": summary.quarantined,
+                "duplicates": summary.duplicates,
+            },
+        )
         run.read = summary.read
         run.accepted = summary.accepted
         run.quarantined = summary.quarantined

@@ -7,8 +7,11 @@ import mimetypes
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
+from opsloop.accounts.account_pages import router as account_router
+from opsloop.accounts.member_pages import router as members_router
 from opsloop.accounts.pages import HOME
 from opsloop.accounts.pages import router as accounts_router
+from opsloop.audit.pages import router as audit_router
 from opsloop.events.pages import router as events_router
 from opsloop.explorers.pages import router as explorers_router
 from opsloop.explorers.segment_pages import router as segments_router
@@ -19,6 +22,7 @@ from opsloop.web.access import public
 from opsloop.web.session import read_session
 from opsloop.web.templating import STATIC_DIR, page_router
 from opsloop.workspaces.pages import router as workspaces_router
+from opsloop.workspaces.settings_pages import router as settings_router
 
 router = page_router()
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
@@ -53,3 +57,7 @@ router.include_router(insights_router)
 router.include_router(overview_router)
 router.include_router(users_router)
 router.include_router(workspaces_router)
+router.include_router(account_router)
+router.include_router(members_router)
+router.include_router(settings_router)
+router.include_router(audit_router)

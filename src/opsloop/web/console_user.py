@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 
 from opsloop.accounts.models import User
+from opsloop.accounts.permissions import Permission, allows
 from opsloop.accounts.service import (
     MembershipRef,
     memberships_of,
@@ -44,6 +45,10 @@ class ConsoleUser:
     @property
     def role(self) -> str:
         return self.current.role
+
+    def can(self, permission: str) -> bool:
+        """Whether the user's role here allows a permission (by its value, for templates)."""
+        return allows(self.role, Permission(permission))
 
     @property
     def who(self) -> Who:

@@ -154,8 +154,17 @@
     try { document.execCommand("copy"); } catch (e) { /* the text stays selected for Ctrl+C */ }
   }
 
+  function confirmForms() {
+    // A form with data-confirm (removing a member, revoking a token) asks first.
+    document.addEventListener("submit", function (e) {
+      var form = e.target.closest("form[data-confirm]");
+      if (form && !window.confirm(form.getAttribute("data-confirm"))) { e.preventDefault(); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     autosubmit();
+    confirmForms();
     var table = document.getElementById("live-table");
     if (table) { eventRows(table); liveFeed(table); }
     copyButtons();

@@ -1,0 +1,172 @@
+"""The "My account" page: who you are here, your language, your password and your API tokens."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from fastapi import Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from opsloop.accounts.models import ROLES
+from opsloop.accounts.pages import login_throttle
+from opsloop.accounts.permissions import Permission, role_rank
+from opsloop.accounts.service import change_password, password_fingerprint
+from opsloop.errors import InvalidInput, OpsLoopError, RateLimited
+from opsloop.web.access import client_ip, require_page, work_as
+from opsloop.web.console_user import ConsoleUser
+from opsloop.web.deps import StateDep
+from opsloop.web.forms import Problem, csrf_failed, notice, problem_of
+from opsloop.web.i18n import N_
+from opsloop.web.session import SessionData, write_session
+from opsloop.web.templating import page_router, render_page
+from opsloop.workspaces.tokens import CreatedToken, create_token, list_tokens, revoke_token
+
+router = page_router()
+AccountDep = Annotated[ConsoleUser, Depends(require_page(Permission.USE_ACCOUNT))]
+FormStr = Annotated[str, Form()]
+
+NOTICES = {
+    "password": N_("Your password has been changed. Your other sessions have been signed out."),
+    "token_revoked": N_("The API token has been revoked."),
+}
+PASSWORD_PROBLEMS: dict[tuple[str, str | None], str] = {
+    ("invalid_input", "current_password"): N_("The current password is not right."),
+    ("invalid_input", "new_password"): N_(
+        "The new password needs 8 to 1024 characters and must differ from the current one."
+    ),
+    ("invalid_input", "confirm_password"): N_("The two new passwords are not the same."),
+    ("rate_limited", "current_password"): N_(
+        "Too many wrong passwords. Wait a few minutes and try again."
+    ),
+}
+TOKEN_PROBLEMS: dict[tuple[str, str | None], str] = {
+    ("invalid_input", "name"): N_("Give the token a name of 1 to 200 characters."),
+    ("invalid_input", "role"): N_("Choose what the token may do."),
+    ("forbidden", "token_id"): N_("You can revoke only your own API tokens."),
+}
+
+
+def token_caps(role: str) -> list[str]:
+    """The roles a member may cap a new token at: theirs ("owner" = no cap) and those below."""
+    return ["owner", *(r for r in ROLES if role_rank(r) < role_rank(role))]
+
+
+def _page(
+    request: Request,
+    state: StateDep,
+    user: ConsoleUser,
+    *,
+    done: str | None = None,
+    created: CreatedToken | None = None,
+    password_problem: Problem | None = None,
+    token_problem: Problem | None = None,
+    token_name: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    with state.db.session() as s:
+        tokens = list_tokens(s, user.workspace.id, user_id=user.user_id)
+    context: dict[str, Any] = {
+        "tokens": tokens,
+        "created": created,
+        "caps": token_caps(user.role),
+        "notice": notice(done, NOTICES, user.language),
+        "password_problem": password_problem,
+        "token_problem": token_problem,
+        "token_name": token_name,
+        "token_action": "/account/tokens",
+        "revoke_base": "/account/tokens",
+        "show_owner": False,
+        "may_revoke": lambda t: t.user_id == user.user_id,
+    }
+    return render_page(
+        request, user, "accounts/account.html", context, nav="account", status_code=status_code
+    )
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(
+    request: Request, state: StateDep, user: AccountDep, done: str | None = None
+) -> HTMLResponse:
+    return _page(request, state, user, done=done)
+
+
+@router.post("/account/password")
+def post_password(
+    request: Request,
+    state: StateDep,
+    user: AccountDep,
+    current_password: FormStr = "",
+    new_password: FormStr = "",
+    confirm_password: FormStr = "",
+    csrf_token: FormStr = "",
+) -> Response:
+    if (expired := csrf_failed(request, user, csrf_token)) is not None:
+        return expired
+    throttle, address = login_throttle(request), client_ip(request) or "unknown"
+    try:
+        wait = throttle.retry_after(user.email, address)
+        if wait > 0:
+            raise RateLimited(f"retry in {math.ceil(wait)} seconds", "current_password")
+        if new_password != confirm_password:
+            raise InvalidInput("the two new passwords differ", "confirm_password")
+        with work_as(state, user.who) as s:
+            changed = change_password(s, user.user_id, current_password, new_password)
+            fingerprint = password_fingerprint(changed)
+    except OpsLoopError as exc:
+        if exc.code == "invalid_input" and exc.field == "current_password":
+            throttle.record_failure(user.email, address)
+        problem = problem_of(exc, user.language, PASSWORD_PROBLEMS)
+        return _page(request, state, user, password_problem=problem, status_code=exc.status)
+    throttle.reset(user.email, address)
+    # This browser stays signed in with the new password (and a new CSRF token).
+    session = SessionData(
+        user_id=user.user_id,
+        password_fp=fingerprint,
+        workspace_id=user.workspace.id,
+        language=user.language,
+    )
+    response = RedirectResponse("/account?done=password", status_code=303)
+    write_session(request, response, session)
+    return response
+
+
+@router.post("/account/tokens", response_class=HTMLResponse)
+def post_token(
+    request: Request,
+    state: StateDep,
+    user: AccountDep,
+    name: FormStr = "",
+    role: FormStr = "owner",
+    csrf_token: FormStr = "",
+) -> Response:
+    """Make a token and show it, this once."""
+    if (expired := csrf_failed(request, user, csrf_token)) is not None:
+        return expired
+    try:
+        if role not in token_caps(user.role):
+            raise InvalidInput("choose a role at most yours", "role")
+        with work_as(state, user.who) as s:
+            made = create_token(s, user.workspace.id, user.user_id, name, cap=role)
+    except OpsLoopError as exc:
+        problem = problem_of(exc, user.language, TOKEN_PROBLEMS)
+        return _page(
+            request, state, user, token_problem=problem, token_name=name, status_code=exc.status
+        )
+    return _page(request, state, user, created=made)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def post_revoke(
+    request: Request, state: StateDep, user: AccountDep, token_id: int, csrf_token: FormStr = ""
+) -> Response:
+    if (expired := csrf_failed(request, user, csrf_token)) is not None:
+        return expired
+    try:
+        with work_as(state, user.who) as s:
+            revoke_token(s, user.workspace.id, token_id, user_id=user.user_id, any_user=False)
+    except OpsLoopError as exc:
+        problem = problem_of(exc, user.language, TOKEN_PROBLEMS)
+        return _page(request, state, user, token_problem=problem, status_code=exc.status)
+    state.ingest.forget_keys()
+    return RedirectResponse("/account?done=token_revoked", status_code=303)
