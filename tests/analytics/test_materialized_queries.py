@@ -87,6 +87,23 @@ QUERIES: list[dict[str, Any]] = [
         "breakdown": "platform",
     },
     {
+        "kind": "funnel_persons",
+        **RANGE,
+        "steps": [
+            {
+                "event": "view_item",
+                "filters": [{"property": "category", "op": "eq", "value": "数码"}],
+            },
+            {"event": "pay", "filters": [{"property": "amount", "op": "gt", "value": 10}]},
+        ],
+        "window_seconds": 86_400,
+        "breakdown": "platform",
+        "breakdown_value": "iOS",
+        "step": 1,
+        "dropped": True,
+        "limit": 500,
+    },
+    {
         "kind": "segment",
         "as_of": END.isoformat(),
         "limit": 500,
