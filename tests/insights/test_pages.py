@@ -47,8 +47,13 @@ def test_save_onto_a_new_dashboard_and_manage_it(analyst: httpx.Client) -> None:
     assert re.search(r'data-testid="dashboard-name">运营日报<', board.text)
     titles = re.findall(r'data-testid="tile-title">([^<]+)<', board.text)
     assert titles == ["下单漏斗"]
+    # The page shows at once; each tile's chart comes from its own address.
+    assert 'class="chart-spec"' not in board.text
+    [tile_src] = re.findall(r'data-tile-src="([^"]+)"', board.text)
+    tile = analyst.get(tile_src)
+    assert tile.status_code == 200 and "<html" not in tile.text
     spec = re.search(
-        r'<script type="application/json" class="chart-spec">(.*?)</script>', board.text
+        r'<script type="application/json" class="chart-spec">(.*?)</script>', tile.text
     )
     assert spec
     data = json.loads(spec.group(1))
@@ -56,6 +61,13 @@ def test_save_onto_a_new_dashboard_and_manage_it(analyst: httpx.Client) -> None:
     assert [(v["group"], v["count"]) for v in values] == [
         ("Android", 2), ("Android", 0), ("Android", 0), ("iOS", 2), ("iOS", 2), ("iOS", 1),
     ]  # fmt: skip
+
+    svg = analyst.get(tile_src + "/chart.svg")
+    assert svg.headers["content-type"] == "image/svg+xml"
+    assert {"1. view_item", "iOS", "Android"} <= set(
+        re.findall(r"<text[^>]*>([^<]*)</text>", svg.text)
+    )
+    assert analyst.get(tile_src.rsplit("/", 1)[0] + "/999").status_code == 404
 
     # A second insight, saved to the same dashboard, then moved first and the first unpinned.
     trends = analyst.get("/analysis/trends?se=pay&sm=total&from=2026-11-01&to=2026-11-01")

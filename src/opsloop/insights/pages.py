@@ -3,7 +3,6 @@ dashboard), the list of insights, dashboards as a grid of charts with pin / unpi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,17 +11,14 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opsloop.accounts.permissions import Permission
-from opsloop.errors import InvalidInput, OpsLoopError
+from opsloop.errors import InvalidInput
 from opsloop.events.activity import latest_day
-from opsloop.explorers.explorer import Outcome, build_outcome
 from opsloop.explorers.params import form_from_query, form_params
-from opsloop.explorers.tables import ResultTable
 from opsloop.insights import dashboards as boards
 from opsloop.insights import service
 from opsloop.insights.access import Viewer
-from opsloop.insights.runner import run_insight
+from opsloop.insights.tiles import router as tiles_router
 from opsloop.web.access import require_page, work_as
-from opsloop.web.charts import Chart
 from opsloop.web.charts.spec import translator
 from opsloop.web.console_user import ConsoleUser, safe_next
 from opsloop.web.deps import StateDep
@@ -32,6 +28,7 @@ from opsloop.web.i18n import N_
 from opsloop.web.templating import page_router, render_page
 
 router = page_router()
+router.include_router(tiles_router)
 ReaderDep = Annotated[ConsoleUser, Depends(require_page(Permission.READ_DATA))]
 SaverDep = Annotated[ConsoleUser, Depends(require_page(Permission.SAVE_ANALYSES))]
 
@@ -174,31 +171,6 @@ def delete_insight(
     return RedirectResponse("/insights", status_code=303)
 
 
-@dataclass(frozen=True, slots=True)
-class TileView:
-    """A dashboard tile as shown: its insight, where it opens, and its chart or table (or the
-    reason it could not run)."""
-
-    tile: boards.Tile
-    url: str
-    chart: Chart | None
-    table: ResultTable | None
-    problem: str | None
-
-
-def tile_view(state: StateDep, user: ConsoleUser, tile: boards.Tile) -> TileView:
-    insight = tile.insight
-    try:
-        query, answer = run_insight(state, user.workspace, insight)
-    except OpsLoopError as exc:
-        return TileView(tile, explorer_url(insight), None, None, exc.message)
-    outcome = Outcome(form_from_query(query), body=query)
-    if insight.kind not in EXPLORER_KINDS:
-        return TileView(tile, explorer_url(insight, query), None, None, None)
-    build_outcome(outcome, answer, user.language)
-    return TileView(tile, explorer_url(insight, query), outcome.chart, outcome.table, None)
-
-
 @router.get("/dashboards", response_class=HTMLResponse)
 def dashboards_page(request: Request, state: StateDep, user: ReaderDep) -> HTMLResponse:
     with state.db.session() as s:
@@ -234,14 +206,13 @@ def dashboard_page(
     with state.db.session() as s:
         board = boards.get_dashboard(s, user.workspace.id, viewer, dashboard_id)
         others = boards.list_dashboards(s, user.workspace.id, viewer)
-    tiles = [tile_view(state, user, tile) for tile in board.tiles]
     return render_page(
         request,
         user,
         "insights/dashboard.html",
         {
             "board": board,
-            "tiles": tiles,
+            "tiles": board.tiles,
             "dashboards": others,
             "editable": viewer.may_edit(board.owner_id),
             "pinned": request.query_params.get("pinned"),
