@@ -49,7 +49,8 @@ def test_dropped_users_saved_locally_and_through_the_server(shop: Shop) -> None:
     with db.session() as s:
         (entry,), _ = list_entries(s, shop.workspace.id, AuditFilter(action="segment.created"))
     db.close()
-    assert (entry.actor, entry.via, entry.entity_id) == ("cli", "cli", str(local["id"]))
+    assert entry.actor.endswith(" (cli)")
+    assert (entry.via, entry.entity_id) == ("cli", str(local["id"]))
     assert entry.after is not None and entry.after["size"] == 2
     with serving(shop.settings):
         served = shop.answer(

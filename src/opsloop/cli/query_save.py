@@ -15,7 +15,7 @@ from opsloop.analytics.engine import DuckDbEngine
 from opsloop.analytics.segments.saving import save_query_persons
 from opsloop.analytics.segments.schemas import SegmentPublic
 from opsloop.analytics.segments.service import cohort_resolver
-from opsloop.audit import Who, acting_as
+from opsloop.audit import acting_as, cli_who
 from opsloop.cli.common import out_console
 from opsloop.cli.query import JSON_OPTIONS, local_store, post_to_server
 from opsloop.db import Database
@@ -44,7 +44,7 @@ def save_bytes(
         }
         return post_to_server(address, db, ws, SEGMENTS_PATH, body)
     with local_store(settings) as store, db.session() as s:
-        acting_as(s, Who("cli", "cli"))  # the audit log's actor for changes made here
+        acting_as(s, cli_who())  # the audit log names the operating-system user
         ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(store), cohort_resolver(s, ws.id))
         info = save_query_persons(s, ctx, name, query, description=description)
         public = SegmentPublic.model_validate(info.to_dict())
