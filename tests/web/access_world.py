@@ -95,7 +95,7 @@ def _member(s: Any, email: str, ws: CreatedWorkspace, role: str) -> Member:
     return Member(user.email, user.id, role, ws.id, made.token, made.info.id)
 
 
-def _sign_in(client: httpx.Client, member: Member) -> None:
+def sign_in(client: httpx.Client, member: Member) -> None:
     client.cookies.clear()
     page = client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -130,7 +130,7 @@ def access_world(tmp_path: Path, database_url: str) -> Iterator[World]:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             world = World(server.config.app, client, settings, a, b, members, victim)
             for member in members.values():
-                _sign_in(client, member)
+                sign_in(client, member)
             client.cookies.clear()
             yield world
     finally:

@@ -196,3 +196,17 @@ def test_a_member_of_another_workspace_finds_none_of_its_resources(world: World)
                 got[key] = (result,)
                 want[key] = (expected,) if not names_a or expected == "denied" else ("allowed", 404)
     assert got == want
+
+
+def test_every_console_form_needs_its_csrf_token(world: World) -> None:
+    """A signed-in owner's forms, posted with a forged token (as another site would), are
+    refused with a 403 whatever the form."""
+    owner = world.members["owner"]
+    got: dict[str, int] = {}
+    for ep in endpoints(world.app):
+        if ep.method != "POST" or ep.rule.door not in ("page", "public"):
+            continue
+        world.as_session(owner)
+        r = world.client.post(_url(world, ep), data={"csrf_token": "forged"}, headers=JSON)
+        got[str(ep)] = r.status_code
+    assert got and got == dict.fromkeys(got, 403)

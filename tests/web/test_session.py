@@ -150,3 +150,19 @@ def test_pages_carry_security_headers(client: httpx.Client) -> None:
     assert r.headers["x-frame-options"] == "DENY"
     for src in ('src="http', 'href="http', "//cdn"):
         assert src not in r.text
+
+
+def test_the_session_cookie_is_secure_when_served_over_https(client: httpx.Client) -> None:
+    """Behind a TLS proxy on this host (X-Forwarded-Proto), the cookie gets Secure; over plain
+    HTTP (local use) it cannot have it, or the browser would never send it back."""
+
+    def flags(r: httpx.Response) -> set[str]:
+        cookie = r.headers["set-cookie"]
+        assert cookie.startswith(f"{SESSION_COOKIE}=")
+        return {part.strip().lower() for part in cookie.split(";")[1:]}
+
+    plain = flags(client.get("/login"))
+    client.cookies.clear()
+    tls = flags(client.get("/login", headers={"X-Forwarded-Proto": "https"}))
+    assert {"httponly", "samesite=lax", "path=/"} <= plain and "secure" not in plain
+    assert {"httponly", "samesite=lax", "path=/", "secure"} <= tls
