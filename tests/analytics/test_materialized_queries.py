@@ -14,7 +14,6 @@ import pytest
 
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import ChdbEngine, DuckDbEngine
-from opsloop.analytics.queries.paths import PathsQuery, run_paths
 from opsloop.analytics.registry import KINDS, QUERY_ADAPTER
 from opsloop.demo.world import HOT_PROPERTIES
 from tests.analytics.conftest import END, TZ, WORKSPACE, World
@@ -103,6 +102,7 @@ QUERIES: list[dict[str, Any]] = [
         "dropped": True,
         "limit": 500,
     },
+    {"kind": "paths", **RANGE, "start_event": "app_open", "depth": 4},
     {
         "kind": "segment",
         "as_of": END.isoformat(),
@@ -152,7 +152,7 @@ def _rounded(value: Any) -> Any:
 
 
 def test_every_kind_is_covered() -> None:
-    assert {q["kind"] for q in QUERIES} | {"paths"} >= set(KINDS) | {"paths"}
+    assert {q["kind"] for q in QUERIES} == set(KINDS)
 
 
 @pytest.mark.parametrize("payload", QUERIES, ids=lambda q: str(q["kind"]))
@@ -170,12 +170,6 @@ def test_materialized_answers_equal_json_answers(
         # and DuckDB equals ClickHouse, except in the text of decimal numbers: DuckDB spells
         # 198.00 "198.0", ClickHouse "198" (either way, materialized or not).
         assert answers[0] == answers[1]
-
-
-def test_paths_are_unchanged(world: World, chdb_pool: ChdbPool) -> None:
-    q = PathsQuery(start_event="app_open", depth=4, date_from=D0, date_to=D1)
-    for fast, plain in _contexts(world, chdb_pool):
-        assert run_paths(fast, q) == run_paths(plain, q)
 
 
 def test_the_columns_are_read_instead_of_the_json(world: World, chdb_pool: ChdbPool) -> None:

@@ -2,7 +2,7 @@
 
 A workspace's registry says which (key, kind) pairs have a column; queries read the column
 instead of parsing the JSON (analytics/dialect.py), every write fills the columns in the same
-INSERT (`insert_sql`), and a new column is backfilled from the JSON in time slices, so live
+INSERT (`fill_expr`), and a new column is backfilled from the JSON in time slices, so live
 ingestion waits at most one slice. The column's value is by construction the query-time
 expression: the same DuckDB function on the same stored JSON (docs/decisions.md D7).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
@@ -97,42 +97,14 @@ class FillColumn:
 
 
 def fill_expr(c: FillColumn, json: str) -> str:
-    """One column's value from `json` on its own (a backfill's UPDATE): fill_select's
-    expression with the lists spelled inline."""
-    _, [expr] = fill_select([c], json)
-    text = f"json_extract_string({json}, [{json_path(c.key)}])"
-    typed = f"json_type({json}, [{json_path(c.key)}])"
-    return expr.replace("_mp_text", text).replace("_mp_type", typed)
-
-
-def fill_select(fill: Sequence[FillColumn], json: str) -> tuple[str, list[str]]:
-    """What an INSERT or UPDATE computes the columns `fill` from, given the JSON `json`: one
-    extra select item parsing every document once (json_extract_string and json_type over a
-    list of paths), and one expression per column over it. Element-wise these are text_sql
-    and number_sql (tests/events/test_materialized.py checks it on random documents)."""
-    if not fill:
-        return "", []
-    paths = list(dict.fromkeys(c.key for c in fill))
-    position = {key: i + 1 for i, key in enumerate(paths)}
-    listed = "[" + ", ".join(json_path(k) for k in paths) + "]"
-    numbers = list(dict.fromkeys(c.key for c in fill if c.kind == "number"))
-    number_position = {key: i + 1 for i, key in enumerate(numbers)}
-    extra = f"json_extract_string({json}, {listed}) AS _mp_text"
-    if numbers:
-        typed = "[" + ", ".join(json_path(k) for k in numbers) + "]"
-        extra += f", json_type({json}, {typed}) AS _mp_type"
-    types = ", ".join(f"'{t}'" for t in NUMBER_TYPES)
-    exprs = []
-    for c in fill:
-        text = f"_mp_text[{position[c.key]}]"
-        if c.kind == "text":
-            exprs.append(text)
-        else:
-            exprs.append(
-                f"(CASE WHEN _mp_type[{number_position[c.key]}] IN ({types})"
-                f" THEN TRY_CAST({text} AS DOUBLE) END)"
-            )
-    return extra, exprs
+    """What a write (or a backfill) stores in `c`, from the properties `json` (the JSON text).
+    Its value is text_sql's / number_sql's (tests/events/test_materialized.py checks it on random
+    documents), spelled for the write path: each costs DuckDB about 0.1-0.2 ms to plan, which a
+    live commit pays every time. A JSON number's text casts to DOUBLE; the JSON text of anything
+    else (a quoted string, true, null, an object) does not, and TRY_CAST gives NULL."""
+    if c.kind == "text":
+        return text_sql(json, c.key)
+    return f"TRY_CAST(CAST(json_extract({json}, {json_path(c.key)}) AS VARCHAR) AS DOUBLE)"
 
 
 def quoted(column: str) -> str:

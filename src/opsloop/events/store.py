@@ -21,7 +21,7 @@ import pyarrow as pa
 from opsloop.errors import StoreBusy
 from opsloop.events.id_index import StoredIdIndex, fingerprint, fingerprint_sql
 from opsloop.events.identity import apply_person_ops
-from opsloop.events.materialized import FillColumn, MaterializedColumns, fill_select, quoted
+from opsloop.events.materialized import FillColumn, MaterializedColumns, fill_expr, quoted
 from opsloop.events.person_map import NewIds, PersonMapCache
 from opsloop.events.property_usage import PropertyUsage, flush_usage
 from opsloop.events.schema import (
@@ -153,11 +153,11 @@ def _insert_sql(source: str, fill: Sequence[FillColumn] = ()) -> str:
     property columns `fill` from their JSON in the same statement."""
     if not fill:
         return f"INSERT INTO events ({_INSERT_COLUMNS}) SELECT {_INSERT_VALUES} FROM {source}"
-    extra, exprs = fill_select(fill, "properties::JSON")
-    columns = ", ".join(quoted(c.column) for c in fill)
+    columns = "".join(f", {quoted(c.column)}" for c in fill)
+    values = "".join(f", {fill_expr(c, 'properties')}" for c in fill)
     return (
-        f"INSERT INTO events ({_INSERT_COLUMNS}, {columns})"
-        f" SELECT {_INSERT_VALUES}, {', '.join(exprs)} FROM (SELECT *, {extra} FROM {source})"
+        f"INSERT INTO events ({_INSERT_COLUMNS}{columns})"
+        f" SELECT {_INSERT_VALUES}{values} FROM {source}"
     )
 
 
