@@ -10,6 +10,8 @@ from __future__ import annotations
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from opsloop.web.errors import error_body
+
 MAX_ID = 2**63 - 1
 
 
@@ -24,15 +26,7 @@ class PathIdGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and any(_too_large(p) for p in scope["path"].split("/")):
-            body = orjson.dumps(
-                {
-                    "error": {
-                        "code": "not_found",
-                        "message": "no such id: ids are 64-bit integers",
-                        "field": None,
-                    }
-                }
-            )
+            body = orjson.dumps(error_body("not_found", "no such id: ids are 64-bit integers"))
             headers = [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
