@@ -4,15 +4,19 @@ counted, for CSV, JSON Lines and Parquet."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
 from opsloop.db import open_database
 from opsloop.events import open_event_store
 from opsloop.events.schema import person_id_for
+from opsloop.importer import reader
 from opsloop.importer.models import ImportRun
 from opsloop.ingest.common import event_uuid
 from tests.importer.conftest import (
@@ -207,6 +211,40 @@ def test_csv_rows_that_fail_are_quarantined_with_their_lines(data: DataDir, tmp_
         ("multi\nline", {"amount": 3.0}),
         ("u1", {"amount": 1.5}),
     ]
+
+
+@pytest.mark.parametrize("copied", [True, False], ids=["copied-first", "read-in-parallel"])
+def test_parquet_rows_keep_their_numbers_whether_copied_or_read_in_place(
+    data: DataDir, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copied: bool
+) -> None:
+    """A file with few row groups is copied into a table before the checks, one with many is
+    read in place: either way the refused rows keep their row numbers and the rest is stored."""
+    monkeypatch.setattr(reader, "PARQUET_PARALLEL_GROUPS", 10**6 if copied else 0)
+    rows = 30
+    broken = {4, 17, 29}  # 0-based rows without a distinct_id
+    dids = [None if i in broken else f"u{i}" for i in range(rows)]
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    table = pa.table(
+        {
+            "event": ["pay"] * rows,
+            "distinct_id": pa.array(dids, pa.string()),
+            "timestamp": pa.array(
+                [t0 + timedelta(minutes=i) for i in range(rows)], pa.timestamp("us", tz="UTC")
+            ),
+            "amount": [float(i) for i in range(rows)],
+        }
+    )
+    file = tmp_path / "orders.parquet"
+    pq.write_table(table, file, row_group_size=4)  # 8 row groups
+    summary = data.import_json(file)
+    assert (summary["read"], summary["accepted"], summary["quarantined"]) == (30, 27, 3)
+    assert [(q["line"], q["row"]["amount"]) for q in read_quarantine(summary)] == [
+        (i + 1, float(i)) for i in sorted(broken)
+    ]
+    events = stored_events(data.path, data.workspace_id)
+    assert sorted((e["distinct_id"], e["properties"]["amount"]) for e in events) == sorted(
+        (f"u{i}", float(i)) for i in range(rows) if i not in broken
+    )
 
 
 def test_jsonl_lines_that_fail_are_quarantined_with_their_lines(

@@ -32,6 +32,8 @@ EXTENSIONS: dict[str, ImportFormat] = {
 GZIP_MAGIC = b"\x1f\x8b"
 CSV_DELIMITERS = (",", "\t", ";", "|")
 JSONL_CHUNK_BYTES = 16 * 1024 * 1024
+# A Parquet file with fewer row groups than this many per thread is copied before it is checked.
+PARQUET_PARALLEL_GROUPS = 2
 
 # Staged tables in the private connection.
 SRC = "_src"
@@ -52,7 +54,8 @@ class StagedFile:
 
     CSV: table `_src` (every column VARCHAR, rowid = order in the file) and the rows DuckDB
     could not parse in `_csv_reject_errors`. JSON Lines: table `_src(_line, _raw)`. Parquet:
-    `source` is a read_parquet(...) call with `file_row_number`.
+    `source` is a read_parquet(...) call with `file_row_number`, or table `_src` holding its
+    rows when the file has too few row groups to be read in parallel.
     """
 
     format: ImportFormat
@@ -144,6 +147,17 @@ def stage(
         raise InvalidInput(f"cannot read {path.name} as {fmt}: {first}", "FILE") from exc
 
 
+def _row_groups(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    row = first_row(
+        con, f"SELECT num_row_groups FROM parquet_file_metadata({sql_literal(str(path))})"
+    )
+    return int(row[0])
+
+
+def _threads(con: duckdb.DuckDBPyConnection) -> int:
+    return int(first_row(con, "SELECT current_setting('threads')")[0])
+
+
 def _describe(con: duckdb.DuckDBPyConnection, source: str) -> tuple[list[str], list[str]]:
     rows = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     return [str(r[0]) for r in rows], [str(r[1]) for r in rows]
@@ -182,6 +196,13 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> StagedFile:
     source = f"read_parquet({sql_literal(str(path))}, file_row_number = true)"
     columns, types = _describe(con, source)
     pairs = [(c, t) for c, t in zip(columns, types, strict=True) if c != "file_row_number"]
+    if _row_groups(con, path) < PARQUET_PARALLEL_GROUPS * _threads(con):
+        # DuckDB reads a Parquet row group on one thread, and files written with the usual
+        # defaults hold a million rows or more per group: copied into a table first (a quick
+        # scan), the checks that follow run on every core (measured: 1M rows in one group
+        # checked in 1.6 s straight from the file, 0.2 + 0.8 s through the copy).
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {SRC} AS SELECT * FROM {source}")
+        source = SRC
     return StagedFile(
         "parquet",
         path,
