@@ -6,6 +6,7 @@ that process writes are serialised by a lock; readers take their own cursor and 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -298,7 +299,10 @@ class EventStore:
             table = events_to_arrow(unique, datetime.now(UTC))
         fingerprints = [fingerprint(e.uuid) for e in unique]
         new: NewIds | None = {}
-        with self._transaction() as con:
+        # Under the write lock nothing else writes: what is stored can be read before the
+        # transaction begins.
+        with self._lock:
+            con = self._con
             version, events_version = self.data_version, self.events_version
             stored = self._already_stored(con, unique, table, fingerprints, events_version)
             if stored:
@@ -308,10 +312,17 @@ class EventStore:
                 table = table.filter(pa.array(keep, pa.bool_()))
             if unique:
                 new = self._person_map.new_ids(con, version, unique)
-                self._insert_live(con, table, new)
-                if new is None:
-                    self._map_new_distinct_ids(con, table)
-                apply_person_ops(con, [e for e in unique if e.person_ops])
+                ops = [e for e in unique if e.person_ops]
+                if new is not None and not ops:
+                    # The usual group: the transaction in one call (each costs a hand-off).
+                    self._insert_live(con, table, new, transaction=True)
+                    self.data_version += 1
+                else:
+                    with self._transaction() as tx:
+                        self._insert_live(tx, table, new)
+                        if new is None:
+                            self._map_new_distinct_ids(tx, table)
+                        apply_person_ops(tx, ops)
                 self.events_version += 1
                 self._ids.committed(events_version, fingerprints)
         if new is not None:
@@ -427,10 +438,16 @@ class EventStore:
         con.execute(_insert_sql(source, self.materialized.fill))
 
     def _insert_live(
-        self, con: duckdb.DuckDBPyConnection, _events_in: pa.Table, new: NewIds | None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        _events_in: pa.Table,
+        new: NewIds | None,
+        *,
+        transaction: bool = False,
     ) -> None:
         """Append a live group and give `new` distinct ids (known to have none) their persons,
-        in one call: every statement DuckDB runs costs planning, every call a round trip."""
+        in one call: every statement DuckDB runs costs planning, every call a round trip. With
+        `transaction`, the call also begins and commits its own transaction."""
         sql = _insert_sql("_events_in", self.materialized.fill)
         if new:
             _new_ids = pa.table(
@@ -447,7 +464,16 @@ class EventStore:
                 " INSERT INTO person_distinct_ids"
                 f" SELECT workspace_id, distinct_id, {_PERSON_ID_SQL} FROM ({hashed})"
             )
-        con.execute(sql)
+        if not transaction:
+            con.execute(sql)
+            return
+        try:
+            con.execute(f"BEGIN TRANSACTION; {sql}; COMMIT")
+        except BaseException:
+            # (The transaction may not have begun, or may have ended already.)
+            with contextlib.suppress(duckdb.Error):
+                con.rollback()
+            raise
 
     @staticmethod
     def _map_new_distinct_ids(con: duckdb.DuckDBPyConnection, _events_in: pa.Table) -> None:
