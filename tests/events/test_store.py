@@ -6,10 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
 from opsloop.events import EventStore, IncomingEvent, PersonOp, open_event_store
+from opsloop.events import store as store_module
 from opsloop.events.schema import EVENT_ARROW_SCHEMA, person_id_for
 from opsloop.events.store import events_to_arrow
 
@@ -64,6 +66,26 @@ def test_every_new_distinct_id_gets_a_person(store: EventStore) -> None:
     assert p1["distinct_ids"] == ["u1"]
     assert p1["created_at"] == T0
     assert store.get_person(1, "nobody") is None
+
+
+def test_a_group_that_fails_to_commit_leaves_nothing_behind(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The usual group begins, inserts and commits in one call: a failure after the insert
+    rolls all of it back (events and persons), and the store takes the next group."""
+    real = store_module._insert_sql
+    monkeypatch.setattr(
+        store_module, "_insert_sql", lambda *a: real(*a) + "; SELECT error('disk full')"
+    )
+    with pytest.raises(duckdb.Error, match="disk full"):
+        store.write_events([ev("pay", "u1"), ev("pay", "u2")])
+    monkeypatch.setattr(store_module, "_insert_sql", real)
+    assert store.count_events(1) == 0
+    assert store.get_person(1, "u1") is None
+    result = store.write_events([ev("view", "u2"), ev("pay", "u3")])
+    assert (result.accepted, store.count_events(1)) == (2, 2)
+    assert store.get_person(1, "u1") is None
+    assert store.get_person(1, "u3") is not None
 
 
 def test_identify_merges_anonymous_history_into_the_user(store: EventStore) -> None:
