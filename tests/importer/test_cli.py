@@ -16,7 +16,7 @@ from sqlalchemy import select
 from opsloop.db import open_database
 from opsloop.events import open_event_store
 from opsloop.events.schema import person_id_for
-from opsloop.importer import reader
+from opsloop.importer import reader, shapes
 from opsloop.importer.models import ImportRun
 from opsloop.ingest.common import event_uuid
 from tests.importer.conftest import (
@@ -79,6 +79,31 @@ def test_each_format_stores_the_typed_events(data: DataDir, tmp_path: Path, name
 def test_the_csv_reference_agrees_with_the_typed_orders() -> None:
     rows = [[csv_cell(o[c]) for c in COLUMNS] for o in ORDERS]
     assert expected_from_csv(COLUMNS, rows) == expected_orders()
+
+
+def test_csv_columns_are_typed_on_every_cell_not_only_the_first_rows(
+    data: DataDir, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first rows settle which columns are text; every other column is judged on all its
+    cells, so a value further down still makes it text (or a number)."""
+    monkeypatch.setattr(shapes, "KIND_SAMPLE_ROWS", 2)
+    header = ["event", "distinct_id", "timestamp", "late_text", "late_number", "early_text",
+              "late_mixed", "flag"]  # fmt: skip
+    cells = [
+        ["1", "", "x", "true", "true"],
+        ["2", "", "1", "false", "false"],
+        ["3", "5", "2", "1", "TRUE"],
+        ["x", "6.5", "3", "true", "false"],
+    ]
+    rows = [["pay", f"u{i}", f"2024-03-0{i + 1}T10:00:00Z", *c] for i, c in enumerate(cells)]
+    summary = data.import_json(write_csv(tmp_path / "kinds.csv", header, rows))
+    assert summary["accepted"] == 4
+    events = stored_events(data.path, data.workspace_id)
+    assert comparable(events) == expected_from_csv(header, rows)
+    by_user = {e["distinct_id"]: e["properties"] for e in events}
+    assert by_user["u0"] == {"late_text": "1", "early_text": "x", "late_mixed": "true",
+                             "flag": True}  # fmt: skip
+    assert by_user["u3"]["late_number"] == 6.5
 
 
 def test_importing_a_file_again_stores_nothing_twice(data: DataDir, tmp_path: Path) -> None:

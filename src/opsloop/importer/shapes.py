@@ -26,6 +26,9 @@ from opsloop.importer.reader import first_row, quote_ident, sql_literal
 INT_PATTERN = r"-?(0|[1-9][0-9]{0,14})"
 NUMBER_PATTERN = r"-?(0|[1-9][0-9]{0,14})(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?"
 
+# Rows of a CSV file judged first, to settle early which columns are text.
+KIND_SAMPLE_ROWS = 10_000
+
 FLOAT_TYPES = frozenset({"FLOAT", "DOUBLE", "REAL"})
 NUMERIC_TYPES = frozenset(
     {
@@ -88,33 +91,58 @@ def _promoted(present: dict[str, str]) -> str:
 
 
 def csv_kinds(con: duckdb.DuckDBPyConnection, layout: TabularLayout, source: str) -> list[str]:
-    """For every property column: "int", "number", "bool" or "text", judged on all its cells."""
+    """For every property column: "int", "number", "bool" or "text", judged on all its cells.
+
+    The file's first rows are judged first: a column they already show to be text (a cell that
+    is neither a number nor a boolean, or both kinds) is text whatever follows, and only the
+    other columns are judged on every cell."""
     if not layout.properties:
         return []
-    checks = []
-    for p in layout.properties:
-        c = quote_ident(p.column)
-        cell = (
-            f"CASE WHEN regexp_full_match({c}, '{INT_PATTERN}') THEN 3"
+    columns = [p.column for p in layout.properties]
+    sample = _cell_ranks(con, columns, f"(SELECT * FROM {source} LIMIT {KIND_SAMPLE_ROWS})")
+    # (A column with no value in the sample is still undecided.)
+    undecided = [
+        c
+        for c, ranks in zip(columns, sample, strict=True)
+        if ranks[0] is None or _kind(ranks) != "text"
+    ]
+    kinds = dict.fromkeys(columns, "text")
+    if undecided:
+        full = _cell_ranks(con, undecided, source)
+        kinds.update((c, _kind(r)) for c, r in zip(undecided, full, strict=True))
+    return [kinds[c] for c in columns]
+
+
+def _cell_ranks(
+    con: duckdb.DuckDBPyConnection, columns: list[str], source: str
+) -> list[tuple[int | None, int | None]]:
+    """Per column, the lowest and highest rank of its non-empty cells (3 int, 2 number, 1
+    bool, 0 text), each cell ranked once."""
+    ranks = []
+    for i, column in enumerate(columns):
+        c = quote_ident(column)
+        ranks.append(
+            f"CASE WHEN coalesce({c}, '') = '' THEN NULL"
+            f" WHEN regexp_full_match({c}, '{INT_PATTERN}') THEN 3"
             f" WHEN regexp_full_match({c}, '{NUMBER_PATTERN}') THEN 2"
-            f" WHEN lower({c}) IN ('true', 'false') THEN 1 ELSE 0 END"
+            f" WHEN lower({c}) IN ('true', 'false') THEN 1 ELSE 0 END AS k{i}"
         )
-        checks += [f"min({cell}) FILTER ({c} <> '')", f"max({cell}) FILTER ({c} <> '')"]
-    row = first_row(con, f"SELECT {', '.join(checks)} FROM {source}")
-    kinds = []
-    for i in range(len(layout.properties)):
-        lowest, highest = row[2 * i : 2 * i + 2]
-        if lowest is None:  # no value at all
-            kinds.append("text")
-        elif lowest == 3:
-            kinds.append("int")
-        elif lowest == 2:
-            kinds.append("number")
-        elif lowest == highest == 1:
-            kinds.append("bool")
-        else:
-            kinds.append("text")
-    return kinds
+    bounds = ", ".join(f"min(k{i}), max(k{i})" for i in range(len(columns)))
+    row = first_row(con, f"SELECT {bounds} FROM (SELECT {', '.join(ranks)} FROM {source})")
+    return [(row[2 * i], row[2 * i + 1]) for i in range(len(columns))]
+
+
+def _kind(ranks: tuple[int | None, int | None]) -> str:
+    lowest, highest = ranks
+    if lowest is None:  # no value at all
+        return "text"
+    if lowest == 3:
+        return "int"
+    if lowest == 2:
+        return "number"
+    if lowest == highest == 1:
+        return "bool"
+    return "text"
 
 
 def csv_shape(layout: TabularLayout, kinds: list[str], source: str) -> Shape:
