@@ -28,13 +28,13 @@ from opsloop.cli.common import (
     settings_for,
 )
 from opsloop.db import Database, open_database
+from opsloop.discovery import ServerAddress, running_server
 from opsloop.errors import InvalidInput, NotFound, OpsLoopError, StoreBusy
 from opsloop.events import EventStore, open_event_store
 from opsloop.events.materialized import Progress as StepProgress
 from opsloop.properties import service
 from opsloop.properties.schemas import AutoMaterializeRequest, MaterializeRequest
 from opsloop.settings import Settings
-from opsloop.web.discovery import ServerAddress, running_server
 from opsloop.workspaces.service import create_api_token, get_workspace, revoke_api_token
 
 app = typer.Typer(help="Materialized event properties: columns of their own for hot properties")

@@ -25,10 +25,10 @@ from opsloop.analytics.service import parse_query, run_query
 from opsloop.cli.common import DataDirOpt, JsonOpt, errors_as_exit, fail, settings_for
 from opsloop.cli.query_output import print_csv, print_table
 from opsloop.db import Database, open_database
+from opsloop.discovery import ServerAddress, running_server
 from opsloop.errors import InvalidInput, NotFound, OpsLoopError, StoreBusy
 from opsloop.events import EventStore, open_event_store
 from opsloop.settings import Settings
-from opsloop.web.discovery import ServerAddress, running_server
 from opsloop.workspaces.service import (
     WorkspaceRef,
     create_api_token,

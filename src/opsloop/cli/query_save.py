@@ -19,8 +19,8 @@ from opsloop.audit import acting_as, cli_who
 from opsloop.cli.common import out_console
 from opsloop.cli.query import JSON_OPTIONS, local_store, post_to_server
 from opsloop.db import Database
+from opsloop.discovery import running_server
 from opsloop.settings import Settings
-from opsloop.web.discovery import running_server
 from opsloop.workspaces.service import WorkspaceRef
 
 SEGMENTS_PATH = "/api/v1/segments"

@@ -10,11 +10,11 @@ import httpx
 import pyarrow as pa
 
 from opsloop.db import Database
+from opsloop.discovery import ServerAddress, running_server
 from opsloop.errors import InvalidInput, OpsLoopError, StoreBusy, StoreWriteFailed
 from opsloop.events import EventStore, WriteResult, open_event_store
 from opsloop.events.schema import EVENT_ARROW_SCHEMA
 from opsloop.settings import Settings
-from opsloop.web.discovery import ServerAddress, running_server
 from opsloop.workspaces.service import create_api_token, revoke_api_token
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"

@@ -25,7 +25,7 @@ from opsloop.ingest.common import (
     parse_timestamp,
     require_str,
 )
-from opsloop.ingest.posthog import checked_str, checked_timestamp, checked_uuid
+from opsloop.ingest.wire import checked_str, checked_timestamp, checked_uuid
 from opsloop.web.body import read_decoded_body
 from opsloop.web.deps import StateDep
 

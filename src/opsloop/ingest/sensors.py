@@ -23,7 +23,7 @@ from opsloop.ingest.common import (
     parse_json,
     require_str,
 )
-from opsloop.ingest.posthog import (
+from opsloop.ingest.wire import (
     checked_timestamp,
     content_uuid,
     decode_data_field,
