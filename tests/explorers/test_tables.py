@@ -52,6 +52,12 @@ def test_lifecycle_and_paths_tables() -> None:
         (2, "sign_up", "pay", 5),
     ]
     assert result_table(PATHS, "en").rows == paths_table(PATHS, "en").rows
+    # A link's two ends are events, not the date range's "from" and "to".
+    headers = {
+        lang: [c.header for c in paths_table(PATHS, lang).columns] for lang in ("en", "zh-CN")
+    }
+    assert headers["en"][1:3] == ["From event", "To event"]
+    assert headers["zh-CN"][1:3] == ["来源事件", "去向事件"]
 
 
 def test_api_lines_give_the_body_back_through_a_shell() -> None:
