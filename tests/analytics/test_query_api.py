@@ -148,6 +148,11 @@ def test_every_registered_kind_answers_over_rest(live_server: LiveServer) -> Non
             "as_of": "2026-11-05",
         },
         "timeline": {"distinct_id": "a"},
+        "metrics": {
+            "metrics": ["paying_users", "paid_conversion", "gmv"],
+            "date_from": "2026-11-01",
+            "date_to": "2026-11-03",
+        },
     }
     with httpx.Client(base_url=live_server.url, timeout=30) as c:
         _send(

@@ -137,7 +137,7 @@ def request_of(kind: str, args: list[str]) -> dict[str, Any]:
     opts: dict[str, Any] = defaultdict(list)
     names = {"--from": "date_from", "--to": "date_to", "--interval": "interval"}
     names |= {"--math": "math", "--property": "property", "--breakdown": "breakdown"}
-    lists = {"--event": "events", "--filter": "filters", "--set": "sets"}
+    lists = {"--event": "events", "--filter": "filters", "--set": "sets", "--metric": "metrics"}
     body = None
     for flag, value in zip(args[::2], args[1::2], strict=True):
         if flag == "--body":

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header
 
 from opsloop.accounts.permissions import Permission
+from opsloop.analytics.catalog.service import load_definitions
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import DuckDbEngine
 from opsloop.analytics.registry import AnyQuery
@@ -35,5 +36,6 @@ def post_query(
     refresh = "no-cache" in (cache_control or "").lower()
     with state.db.session() as s:
         segments = cohort_resolver(s, ws.id)
-        ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store), segments)
+        definitions = load_definitions(s, ws.id)
+        ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store), segments, definitions)
         return run_query(ctx, query, state.query_cache, refresh=refresh)

@@ -16,6 +16,7 @@ from opsloop.analytics.queries.funnel_persons import (
     run_funnel_persons,
 )
 from opsloop.analytics.queries.lifecycle import LifecycleQuery, run_lifecycle
+from opsloop.analytics.queries.metrics import MetricsQuery, run_metrics
 from opsloop.analytics.queries.paths import PathsQuery, run_paths
 from opsloop.analytics.queries.retention import RetentionQuery, run_retention
 from opsloop.analytics.queries.rfm import RfmQuery, run_rfm
@@ -37,6 +38,7 @@ KINDS: dict[str, QueryKind] = {
     k.name: k
     for k in [
         QueryKind("trends", TrendsQuery, run_trends),
+        QueryKind("metrics", MetricsQuery, run_metrics),
         QueryKind("retention", RetentionQuery, run_retention),
         QueryKind("lifecycle", LifecycleQuery, run_lifecycle),
         QueryKind("rfm", RfmQuery, run_rfm),
@@ -50,6 +52,7 @@ KINDS: dict[str, QueryKind] = {
 
 AnyQuery = Annotated[
     TrendsQuery
+    | MetricsQuery
     | RetentionQuery
     | LifecycleQuery
     | RfmQuery

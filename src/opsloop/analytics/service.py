@@ -78,13 +78,12 @@ def run_query(
     query = resolve_defaults(ctx, query)
     key = None
     if cache is not None:
-        key = cache.key(
-            ctx.workspace_id,
-            ctx.engine.data_version,
-            ctx.dialect.name,
-            # The zone sets day boundaries and may change (workspace settings): part of the key.
-            {**query.model_dump(mode="json"), "$timezone": ctx.timezone},
-        )
+        # The zone sets day boundaries and may change (workspace settings); workspace metrics
+        # and spend change what metrics compute: their version is part of the key too.
+        keyed: dict[str, Any] = {**query.model_dump(mode="json"), "$timezone": ctx.timezone}
+        if ctx.definitions is not None:
+            keyed["$definitions"] = ctx.definitions.version
+        key = cache.key(ctx.workspace_id, ctx.engine.data_version, ctx.dialect.name, keyed)
         hit = None if refresh else cache.get(key, lambda entry: _segments_unchanged(ctx, entry))
         if hit is not None:
             return {**hit.answer, "cached": True}

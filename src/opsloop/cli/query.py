@@ -17,12 +17,14 @@ import typer
 from pydantic import BaseModel
 from rich.markup import escape
 
+from opsloop.analytics.catalog.service import load_definitions
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import DuckDbEngine
 from opsloop.analytics.registry import KINDS
 from opsloop.analytics.segments.service import cohort_resolver
 from opsloop.analytics.service import parse_query, run_query
 from opsloop.cli.common import DataDirOpt, JsonOpt, errors_as_exit, fail, settings_for
+from opsloop.cli.metric_option import add_metrics
 from opsloop.cli.query_output import print_csv, print_table
 from opsloop.db import Database, open_database
 from opsloop.discovery import ServerAddress, running_server
@@ -55,6 +57,8 @@ EXAMPLES: dict[str, str] = {
     "paths": "--event sign_up --set depth=3 --from 2026-06-01 --to 2026-06-07",
     "segment": """--body '{"rule": {"did": "pay", "at_least": 2}}' --to 2026-06-07""",
     "timeline": "--set distinct_id=u1 --set limit=5",
+    "metrics": "--metric paying_users --metric paid_conversion --from 2026-06-01 --to 2026-06-07"
+    " --breakdown channel",
 }
 
 # The option that sets a field, named in that field's errors.
@@ -69,6 +73,7 @@ OPTION_OF = {
     "interval": "--interval",
     "period": "--interval",
     "breakdown": "--breakdown",
+    "metrics": "--metric",
 }
 FILTER_OPS = {"=": "eq", "==": "eq", "!=": "neq", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
 NUMERIC_OPS = ("gt", "gte", "lt", "lte")
@@ -88,6 +93,7 @@ class Options:
     breakdown: str | None = None
     filters: tuple[str, ...] = ()
     sets: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
 
 
 def _help() -> str:
@@ -100,7 +106,8 @@ def _help() -> str:
         " return_event in that order. --to sets date_to, or as_of when the kind has no"
         " date_to. --interval sets interval or period. --filter 'property op value' (op: eq"
         " neq in not_in gt gte lt lte contains not_contains is_set is_not_set, or = != > >= <"
-        " <=; in takes a,b,c; person.NAME names a person property).",
+        " <=; in takes a,b,c; person.NAME names a person property). --metric KEY (or"
+        " KEY:param=value,...) fills metrics, or adds a catalog metric to the series of trends.",
         "Goes through `opsloop serve` when it runs for the data folder, else reads the event"
         " store itself.",
     ]
@@ -135,6 +142,8 @@ def build_request(kind: str, body: str | None, opts: Options) -> dict[str, Any]:
         if value is not None:
             request[_field(fields, option, kind, names)] = value
     _add_events(request, kind, fields, opts)
+    if opts.metrics:
+        add_metrics(request, _field(fields, "--metric", kind, ("metrics", "series")), opts.metrics)
     if opts.filters:
         name = _field(fields, "--filter", kind, ("filters",))
         request[name] = [*(request.get(name) or []), *map(_parse_filter, opts.filters)]
@@ -264,7 +273,9 @@ def answer_bytes(settings: Settings, db: Database, ws: WorkspaceRef, query: Base
         return post_to_server(address, db, ws, QUERY_PATH, query.model_dump(mode="json"))
     with local_store(settings) as store, db.session() as s:
         segments = cohort_resolver(s, ws.id)
-        answer = run_query(QueryContext(ws.id, ws.timezone, DuckDbEngine(store), segments), query)
+        definitions = load_definitions(s, ws.id)
+        ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(store), segments, definitions)
+        answer = run_query(ctx, query)
     return orjson.dumps(answer, option=JSON_OPTIONS)
 
 
@@ -363,6 +374,10 @@ def query(
         list[str] | None,
         typer.Option("--set", help="field=text or field:=JSON, e.g. periods=8 (repeatable)"),
     ] = None,
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option("--metric", help="Catalog metric KEY or KEY:param=value,... (repeatable)"),
+    ] = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the results as CSV")] = False,
@@ -393,6 +408,7 @@ def query(
         breakdown,
         tuple(filters or ()),
         tuple(sets or ()),
+        tuple(metrics or ()),
     )
     with errors_as_exit():
         parsed = parse_request(build_request(kind, body, opts))

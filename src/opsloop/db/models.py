@@ -1,6 +1,7 @@
 """Every table of the operational store, gathered for Alembic's autogenerate."""
 
 from opsloop.accounts.models import Membership, User
+from opsloop.analytics.catalog.models import SpendEntry, WorkspaceMetric
 from opsloop.analytics.segments.models import SavedSegment, SegmentMember
 from opsloop.audit.models import AuditEntry
 from opsloop.db.base import Base
@@ -19,6 +20,8 @@ __all__ = [
     "Membership",
     "SavedSegment",
     "SegmentMember",
+    "SpendEntry",
     "User",
     "Workspace",
+    "WorkspaceMetric",
 ]

@@ -18,6 +18,7 @@ from opsloop.analytics.catalog.spec import (
     EventMetric,
     FormulaMetric,
     MetricBase,
+    SpendMetric,
     filter_parameter,
 )
 from opsloop.errors import InvalidInput
@@ -103,6 +104,17 @@ class MetricPlan:
         ident = leaf_id(bound)
         self.leaves.setdefault(ident, bound)
         return LeafNode(ident)
+
+    def uses_spend(self, index: int) -> bool:
+        """Whether a request is computed from the spend table (its money is in that currency)."""
+        todo: list[Node] = [self.trees[index]]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, FormulaNode):
+                todo += node.children.values()
+            elif isinstance(self.leaves[node.leaf_id], SpendMetric):
+                return True
+        return False
 
     def first_leaf(self, index: int = 0) -> str:
         """The leaf a request's breakdown values are ranked by: its first component."""

@@ -163,6 +163,32 @@ def change(current: float | None, previous: float | None) -> float | None:
     return (current - previous) / abs(previous)
 
 
+def metric_series(
+    ctx: QueryContext,
+    request: MetricRequest,
+    date_from: date,
+    date_to: date,
+    grain: Grain,
+    breakdown: str | None,
+    breakdown_limit: int,
+    filters: Sequence[PropertyFilter],
+) -> list[tuple[Bv, list[float | None], float | None]]:
+    """One metric's lines (breakdown value, values per bucket, total): a trends series."""
+    plan = MetricPlan(catalog_of(ctx.definitions), [request])
+    scope = build_scope(ctx, date_from, date_to, grain, breakdown, filters)
+    scope, leaves, breakdowns = compute(scope, plan, breakdown_limit)
+    return [(bv, *series(scope, plan, leaves, 0, bv)) for bv in breakdowns]
+
+
+def _described(ctx: QueryContext, plan: MetricPlan, index: int) -> dict[str, Any]:
+    """A requested metric's names and format; money from the spend table is in its currency."""
+    out = describe(plan.metrics[index])
+    spend = ctx.definitions.spend if ctx.definitions is not None else None
+    if spend is not None and out["format"] == "currency" and plan.uses_spend(index):
+        out["currency"] = spend.currency
+    return out
+
+
 def run_metrics(ctx: QueryContext, q: MetricsQuery) -> dict[str, Any]:
     catalog = catalog_of(ctx.definitions)
     requests = requests_of(q)
@@ -204,7 +230,7 @@ def run_metrics(ctx: QueryContext, q: MetricsQuery) -> dict[str, Any]:
         "date_from": q.date_from.isoformat(),
         "date_to": q.date_to.isoformat(),
         "breakdown": q.breakdown,
-        "metrics": [describe(m) for m in plan.metrics],
+        "metrics": [_described(ctx, plan, i) for i in range(len(requests))],
         "results": results,
         "compare": None,
     }

@@ -1,9 +1,11 @@
 """Trends: metrics over time buckets, optionally broken down by a property, with totals.
 
 A series counts an event (`total`), its distinct persons (`unique_users`), or aggregates a numeric
-property (`sum`, `avg`, `min`, `max`). Buckets are hours, days, ISO weeks (Monday) or months in the
-workspace's time zone; a bucket with no events has the value 0 (None for avg/min/max). The total
-of a series is computed over the whole range, so unique users are not double-counted across days.
+property (`sum`, `avg`, `min`, `max`); or it is a catalog metric (`{"metric": "paid_conversion"}`,
+computed by the metrics query with the trend's range, interval, breakdown and filters). Buckets
+are hours, days, ISO weeks (Monday) or months in the workspace's time zone; a bucket with no
+events has the value 0 (None for avg/min/max). The total of a series is computed over the whole
+range, so unique users are not double-counted across days.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from opsloop.analytics.catalog.plan import MetricRequest
 from opsloop.analytics.context import QueryContext, bucket_labels
 from opsloop.analytics.dialect import Grain
 from opsloop.analytics.filters import PropertyFilter, needs_person, property_number, property_text
+from opsloop.analytics.queries.metrics import metric_series
 from opsloop.analytics.source import ANY_EVENT, events_source
 
 Math = Literal["total", "unique_users", "sum", "avg", "min", "max"]
@@ -28,9 +32,21 @@ class TrendsSeries(BaseModel):
     property: str | None = Field(default=None, description="numeric property for sum/avg/min/max")
     filters: list[PropertyFilter] = Field(default_factory=list)
     label: str | None = None
+    metric: str | None = Field(
+        default=None, min_length=1, max_length=63, description="a catalog metric's key"
+    )
+    params: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="the catalog metric's parameters"
+    )
 
     @model_validator(mode="after")
     def _property_for_math(self) -> TrendsSeries:
+        if self.metric is not None:
+            if self.event != ANY_EVENT or self.math != "total" or self.property:
+                raise ValueError("a metric series takes no event, math or property")
+            return self
+        if self.params:
+            raise ValueError("params are for a metric series")
         if self.math in ("sum", "avg", "min", "max") and not self.property:
             raise ValueError(f"math {self.math!r} needs a numeric property")
         return self
@@ -117,6 +133,9 @@ def _results(
     labels = bucket_labels(q.interval, date_from, date_to)
     out: list[dict[str, Any]] = []
     for index, s in enumerate(q.series):
+        if s.metric is not None:
+            out += _metric_lines(ctx, q, index, s, date_from, date_to, labels, compare)
+            continue
         cells, totals = _series_rows(ctx, q, s, date_from, date_to)
         empty = 0.0 if s.math in ("total", "unique_users", "sum") else None
         values_by_bv = sorted(totals, key=lambda bv: (bv == OTHER, -(totals[bv] or 0), str(bv)))
@@ -138,6 +157,44 @@ def _results(
                 }
             )
     return out
+
+
+def _metric_lines(
+    ctx: QueryContext,
+    q: TrendsQuery,
+    index: int,
+    s: TrendsSeries,
+    date_from: date,
+    date_to: date,
+    labels: list[str],
+    compare: bool,
+) -> list[dict[str, Any]]:
+    assert s.metric is not None
+    lines = metric_series(
+        ctx,
+        MetricRequest(s.metric, s.params, s.label, f"series.{index}.metric"),
+        date_from,
+        date_to,
+        q.interval,
+        q.breakdown,
+        q.breakdown_limit,
+        [*q.filters, *s.filters],
+    )
+    return [
+        {
+            "series": index,
+            "label": s.label or s.metric,
+            "event": None,
+            "math": "metric",
+            "metric": s.metric,
+            "breakdown_value": bv,
+            "dates": labels,
+            "values": [_number(v) for v in values],
+            "total": _number(total),
+            "compare": compare,
+        }
+        for bv, values, total in lines
+    ]
 
 
 def _number(v: float | None) -> float | int | None:
