@@ -9,9 +9,11 @@ from typing import Any
 
 from opsloop.analytics.catalog.leaves import (
     LeafResult,
-    event_aggregate,
+    batchable,
+    event_aggregates,
     new_users,
     referred_users,
+    repeat_users,
 )
 from opsloop.analytics.catalog.plan import MetricPlan
 from opsloop.analytics.catalog.scope import FIRST_TOUCH, OTHER, Scope, date_bucket
@@ -23,6 +25,7 @@ from opsloop.analytics.catalog.spec import (
     ReferredUsersMetric,
     RetentionMetric,
     SpendMetric,
+    UniqueUsersMetric,
 )
 from opsloop.analytics.catalog.windows import active_users, retention
 from opsloop.analytics.filters import PropertyFilter
@@ -30,6 +33,7 @@ from opsloop.errors import InvalidInput
 
 
 def evaluate_leaf(scope: Scope, metric: AnyMetric) -> LeafResult:
+    """One leaf on its own (event aggregates are usually batched by evaluate_plan)."""
     if isinstance(metric, ActiveUsersMetric):
         return active_users(scope, metric)
     if isinstance(metric, RetentionMetric):
@@ -40,12 +44,22 @@ def evaluate_leaf(scope: Scope, metric: AnyMetric) -> LeafResult:
         return referred_users(scope, metric)
     if isinstance(metric, SpendMetric):
         return spend(scope, metric)
+    if isinstance(metric, UniqueUsersMetric) and not batchable(metric):
+        return repeat_users(scope, metric)
     assert isinstance(metric, EventMetric)
-    return event_aggregate(scope, metric)
+    return event_aggregates(scope, {"leaf": metric})["leaf"]
 
 
 def evaluate_plan(scope: Scope, plan: MetricPlan) -> dict[str, LeafResult]:
-    return {ident: evaluate_leaf(scope, metric) for ident, metric in plan.leaves.items()}
+    """Every leaf of the plan: the event aggregates in one pass, the others one query each."""
+    batch: dict[str, EventMetric] = {
+        ident: m for ident, m in plan.leaves.items() if isinstance(m, EventMetric) and batchable(m)
+    }
+    out = event_aggregates(scope, batch) if batch else {}
+    for ident, metric in plan.leaves.items():
+        if ident not in out:
+            out[ident] = evaluate_leaf(scope, metric)
+    return out
 
 
 # -- spend -----------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from opsloop.analytics.catalog.spec import (
     UniqueUsersMetric,
 )
 from opsloop.analytics.filters import compile_filter, property_number, property_text
-from opsloop.analytics.source import events_source
+from opsloop.analytics.source import ANY_EVENT, event_condition, events_source
 
 Bv = str | None
 
@@ -78,34 +78,83 @@ def bucket_column(scope: Scope) -> str:
     return scope.ctx.dialect.bucket_label(scope.grain, "e.timestamp", scope.ctx.timezone)
 
 
-def event_aggregate(scope: Scope, metric: EventMetric) -> LeafResult:
-    """count, unique_users, sum / avg / min / max, percentile and distinct_count."""
+def batchable(metric: EventMetric) -> bool:
+    """Leaves computed together, in one pass over the events, by conditional aggregates."""
+    if isinstance(metric, UniqueUsersMetric):
+        return metric.min_days == 1 and metric.min_events == 1
+    return isinstance(metric, CountMetric | PropertyMetric | PercentileMetric | DistinctCountMetric)
+
+
+def _aggregate(scope: Scope, metric: EventMetric, i: int) -> tuple[str, float | None]:
+    """Leaf i's aggregate over the rows where its condition `c{i}` holds, and its empty value."""
     d = scope.ctx.dialect
-    columns = {"bucket": bucket_column(scope)}
-    if isinstance(metric, PropertyMetric | PercentileMetric):
-        columns["value"] = property_number(d, metric.property)
-    if isinstance(metric, DistinctCountMetric):
-        columns["value"] = property_text(d, metric.property)
-    if isinstance(metric, UniqueUsersMetric) and (metric.min_days > 1 or metric.min_events > 1):
-        columns["day"] = d.local_day_number("e.timestamp", scope.ctx.timezone)
-        source = scope.source(scope.date_from, scope.date_to, metric.event, metric.filters, columns)
-        return _repeat_users(scope, source, metric)
-    source = scope.source(scope.date_from, scope.date_to, metric.event, metric.filters, columns)
-    empty: float | None = 0.0
+    value = f"CASE WHEN c{i} = 1 THEN v{i} END"
     if isinstance(metric, CountMetric):
-        aggregate = d.to_double("count(*)")
-    elif isinstance(metric, UniqueUsersMetric):
-        aggregate = d.to_double(d.count_distinct("person_id"))
-    elif isinstance(metric, DistinctCountMetric):
-        aggregate = d.to_double(d.count_distinct("value"))
-    elif isinstance(metric, PercentileMetric):
-        aggregate, empty = d.to_double(d.quantile_exact("value", metric.p)), None
-    elif isinstance(metric, PropertyMetric) and metric.kind == "sum":
-        aggregate = d.to_double("coalesce(sum(value), 0)")
-    else:
-        assert isinstance(metric, PropertyMetric)
-        aggregate, empty = d.to_double(f"{metric.kind}(value)"), None
-    return grouped(scope, source, aggregate, empty)
+        return d.to_double(d.count_if(f"c{i} = 1")), 0.0
+    if isinstance(metric, UniqueUsersMetric):
+        return d.to_double(d.count_distinct(f"CASE WHEN c{i} = 1 THEN person_id END")), 0.0
+    if isinstance(metric, DistinctCountMetric):
+        return d.to_double(d.count_distinct(value)), 0.0
+    if isinstance(metric, PercentileMetric):
+        return d.to_double(d.quantile_exact(value, metric.p)), None
+    assert isinstance(metric, PropertyMetric)
+    if metric.kind == "sum":
+        return d.to_double(f"coalesce(sum({value}), 0)"), 0.0
+    return d.to_double(f"{metric.kind}({value})"), None
+
+
+def event_aggregates(scope: Scope, metrics: Mapping[str, EventMetric]) -> dict[str, LeafResult]:
+    """count, unique_users, sum / avg / min / max, percentile and distinct_count leaves, all in
+    one pass: each leaf's events are marked by a condition column, each aggregate reads only
+    its rows, and a leaf has a cell only where it has events."""
+    d = scope.ctx.dialect
+    items = list(metrics.items())
+    columns = {"bucket": bucket_column(scope)}
+    selected, events, person = [], [], False
+    empties = []
+    for i, (_, m) in enumerate(items):
+        tests = [event_condition(scope.ctx, list(m.event)) or "1 = 1"]
+        tests += [compile_filter(d, f) for f in m.filters]
+        columns[f"c{i}"] = f"CASE WHEN {' AND '.join(tests)} THEN 1 ELSE 0 END"
+        if isinstance(m, PropertyMetric | PercentileMetric):
+            columns[f"v{i}"] = property_number(d, m.property)
+        elif isinstance(m, DistinctCountMetric):
+            columns[f"v{i}"] = property_text(d, m.property)
+        aggregate, empty = _aggregate(scope, m, i)
+        selected += [aggregate, d.to_int(d.count_if(f"c{i} = 1"))]
+        empties.append(empty)
+        events += list(m.event)
+        person = person or scope.needs_person(m.filters)
+    wanted = [ANY_EVENT] if ANY_EVENT in events else list(dict.fromkeys(events))
+    source = scope.source(scope.date_from, scope.date_to, wanted, (), columns, with_person=person)
+    rows = scope.ctx.engine.rows(
+        f"SELECT bv, bucket, {', '.join(selected)} FROM ({source}) AS x"
+        f" GROUP BY GROUPING SETS ((bv, bucket), (bv)){d.grouping_sets_suffix()}"
+    )
+    out = {}
+    for i, (ident, _) in enumerate(items):
+        cells: dict[tuple[Bv, str], float | None] = {}
+        totals: dict[Bv, float | None] = {}
+        for row in rows:
+            bv, bucket, value, present = row[0], row[1], row[2 + 2 * i], row[3 + 2 * i]
+            if not present:
+                continue
+            if bucket is None:
+                totals[bv] = _float(value)
+            else:
+                cells[(bv, str(bucket))] = _float(value)
+        out[ident] = LeafResult(cells, totals, empties[i])
+    return out
+
+
+def repeat_users(scope: Scope, metric: UniqueUsersMetric) -> LeafResult:
+    d = scope.ctx.dialect
+    columns = {
+        "bucket": bucket_column(scope),
+        "day": d.local_day_number("e.timestamp", scope.ctx.timezone),
+    }
+    source = scope.source(scope.date_from, scope.date_to, metric.event, metric.filters, columns)
+    return _repeat_users(scope, source, metric)
 
 
 def _repeat_users(scope: Scope, source: str, metric: UniqueUsersMetric) -> LeafResult:

@@ -105,16 +105,21 @@ class MetricPlan:
         self.leaves.setdefault(ident, bound)
         return LeafNode(ident)
 
-    def uses_spend(self, index: int) -> bool:
-        """Whether a request is computed from the spend table (its money is in that currency)."""
+    def leaves_of(self, index: int) -> list[str]:
+        """The leaves a request is computed from."""
+        out: dict[str, None] = {}
         todo: list[Node] = [self.trees[index]]
         while todo:
             node = todo.pop()
             if isinstance(node, FormulaNode):
                 todo += node.children.values()
-            elif isinstance(self.leaves[node.leaf_id], SpendMetric):
-                return True
-        return False
+            else:
+                out[node.leaf_id] = None
+        return list(out)
+
+    def uses_spend(self, index: int) -> bool:
+        """Whether a request is computed from the spend table (its money is in that currency)."""
+        return any(isinstance(self.leaves[leaf], SpendMetric) for leaf in self.leaves_of(index))
 
     def first_leaf(self, index: int = 0) -> str:
         """The leaf a request's breakdown values are ranked by: its first component."""

@@ -101,6 +101,7 @@ class Scope:
         filters: Sequence[PropertyFilter] = (),
         columns: dict[str, str] | None = None,
         extra_where: Sequence[str] = (),
+        with_person: bool = False,
     ) -> str:
         """The leaf's events with their breakdown value `bv` and `columns`, every filter
         applied: person_id, ts, event, the columns, bv."""
@@ -111,7 +112,7 @@ class Scope:
             date_to,
             events=list(events),
             filters=all_filters,
-            with_person=self.needs_person(filters),
+            with_person=with_person or self.needs_person(filters),
             columns={**(columns or {}), "bv0": self.raw_breakdown()},
             extra_where=extra_where,
         )

@@ -123,6 +123,17 @@ def _ordered(plan: MetricPlan, leaves: dict[str, LeafResult]) -> list[Bv]:
     return sorted(values, key=lambda bv: (bv == OTHER, -first.weight(bv), str(bv)))
 
 
+def breakdown_values(
+    plan: MetricPlan, leaves: dict[str, LeafResult], index: int, ordered: list[Bv]
+) -> list[Bv]:
+    """The breakdown values a request has data for (those of its own leaves), in `ordered`'s
+    order."""
+    own: set[Bv] = set()
+    for leaf in plan.leaves_of(index):
+        own |= leaves[leaf].breakdown_values()
+    return [bv for bv in ordered if bv in own]
+
+
 def compute(
     scope: Scope, plan: MetricPlan, limit: int
 ) -> tuple[Scope, dict[str, LeafResult], list[Bv]]:
@@ -177,6 +188,8 @@ def metric_series(
     plan = MetricPlan(catalog_of(ctx.definitions), [request])
     scope = build_scope(ctx, date_from, date_to, grain, breakdown, filters)
     scope, leaves, breakdowns = compute(scope, plan, breakdown_limit)
+    if scope.breakdown is not None:
+        breakdowns = breakdown_values(plan, leaves, 0, breakdowns)
     return [(bv, *series(scope, plan, leaves, 0, bv)) for bv in breakdowns]
 
 
@@ -205,7 +218,10 @@ def run_metrics(ctx: QueryContext, q: MetricsQuery) -> dict[str, Any]:
         previous = (before, evaluate_plan(before, plan))
     results = []
     for i, request in enumerate(requests):
-        for bv in breakdowns:
+        own = (
+            breakdowns if scope.breakdown is None else breakdown_values(plan, leaves, i, breakdowns)
+        )
+        for bv in own:
             values, total = series(scope, plan, leaves, i, bv)
             line: dict[str, Any] = {
                 "metric": request.key,
