@@ -82,6 +82,7 @@ class World:
         return bucket_of(day, self.grain)
 
     def _first_touch(self, e: pd.DataFrame) -> dict[str, Any]:
+        e = e[~e["event"].isin(PERSON_ONLY_EVENTS)]  # activity events only
         channel = e["props"].map(
             lambda p: next((p[k] for k in CHANNEL_KEYS if p.get(k) is not None), None)
         )
@@ -179,7 +180,7 @@ def new_users(w: World, names: tuple[str, ...]) -> Ref:
 
 
 def retention(w: World, days: int) -> Ref:
-    last = w.all["day"].max()
+    last = w.events["local"].max().date()  # the last day with any data (events of any kind)
     end = min(w.hi, last)
     f = firsts(w, ("$any",))
     f = f[(f["day"] >= w.lo) & (f["day"] <= end - timedelta(days=days))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from opsloop.cli import demo, importer, properties, query, serve, user, workspace
+from opsloop.cli import demo, importer, metric, properties, query, serve, spend, user, workspace
 
 app = typer.Typer(
     name="opsloop",
@@ -21,6 +21,8 @@ app.command("demo-data")(demo.demo_data)
 app.command("import")(importer.import_)
 app.command("query")(query.query)
 app.add_typer(properties.app, name="property")
+app.add_typer(metric.app, name="metric")
+app.add_typer(spend.app, name="spend")
 
 
 if __name__ == "__main__":

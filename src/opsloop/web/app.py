@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from opsloop import __version__
 from opsloop.accounts.api import router as accounts_router
 from opsloop.analytics.api import router as analytics_router
+from opsloop.analytics.catalog.api import router as catalog_router
 from opsloop.analytics.segments.api import router as segments_router
 from opsloop.audit.api import router as audit_router
 from opsloop.db import open_database
@@ -87,6 +88,7 @@ def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) ->
     app.include_router(events_router)
     app.include_router(import_router)
     app.include_router(analytics_router)
+    app.include_router(catalog_router)
     app.include_router(insights_router)
     app.include_router(accounts_router)
     app.include_router(workspaces_router)

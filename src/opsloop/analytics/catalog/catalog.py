@@ -37,7 +37,7 @@ def parse_metric(data: Any, at: str = "") -> AnyMetric:
     if not isinstance(data, dict):
         raise InvalidInput("a metric definition is a JSON object", at or None)
     try:
-        return METRIC_ADAPTER.validate_python(data)
+        metric = METRIC_ADAPTER.validate_python(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = [str(p) for p in first["loc"]]
@@ -45,6 +45,9 @@ def parse_metric(data: Any, at: str = "") -> AnyMetric:
             loc = loc[1:]  # drop the discriminator tag
         field = ".".join(p for p in [at, *loc] if p) or None
         raise InvalidInput(str(first["msg"]).removeprefix("Value error, "), field) from None
+    for where, message in metric.problems():
+        raise InvalidInput(message, ".".join(p for p in [at, where] if p))
+    return metric
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,8 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
             break
         m = TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise FormulaError(f"unexpected {text[pos:].strip()[:1]!r} at {pos + 1}")
+            at = len(text) - len(text[pos:].lstrip())
+            raise FormulaError(f"unexpected {text[at]!r} at {at + 1}")
         kind = m.lastgroup or "op"
         value = m.group(kind)
         out.append((kind, OPS.get(value, value), m.start(kind) + 1))

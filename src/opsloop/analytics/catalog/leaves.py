@@ -210,7 +210,8 @@ def new_users(scope: Scope, metric: NewUsersMetric) -> LeafResult:
 
 
 def referred_users(scope: Scope, metric: ReferredUsersMetric) -> LeafResult:
-    """Invitees (persons whose sign-up carries an invite's code) per bucket of the invite."""
+    """Invitees (persons whose sign-up carries an invite's code) per bucket of the invite;
+    0 where invites were sent but none was taken up."""
     d = scope.ctx.dialect
     code = property_text(d, metric.match_property)
     invites = scope.source(
@@ -229,9 +230,12 @@ def referred_users(scope: Scope, metric: ReferredUsersMetric) -> LeafResult:
         columns={"code": code},
         extra_where=[f"{code} IS NOT NULL"],
     )
+    # Every invite keeps its row (a bucket of invites nobody took up counts 0); an unmatched
+    # invite's code is NULL on the right (Nullable in ClickHouse too), so it adds no invitee.
     joined = (
-        "SELECT i.bv AS bv, i.bucket AS bucket, s.invitee AS invitee FROM"
-        f" ({invites}) AS i JOIN (SELECT DISTINCT person_id AS invitee, code FROM ({signups})"
-        " AS su) AS s ON s.code = i.code"
+        "SELECT i.bv AS bv, i.bucket AS bucket,"
+        " CASE WHEN s.code IS NOT NULL THEN s.invitee END AS invitee FROM"
+        f" ({invites}) AS i LEFT JOIN (SELECT DISTINCT person_id AS invitee, code FROM"
+        f" ({signups}) AS su) AS s ON s.code = i.code"
     )
     return grouped(scope, joined, d.to_double(d.count_distinct("invitee")), 0.0)

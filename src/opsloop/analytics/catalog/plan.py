@@ -81,6 +81,9 @@ class MetricPlan:
         self.catalog = catalog
         self.leaves: dict[str, AnyMetric] = {}
         self.requests = list(requests)
+        missing = next((r for r in requests if r.key not in catalog), None)
+        if missing is not None:
+            raise InvalidInput(f"no metric {missing.key!r} in the catalog", missing.field)
         self.metrics = [catalog.get(r.key, r.field) for r in requests]
         self.trees: list[Node] = []
         for request in requests:

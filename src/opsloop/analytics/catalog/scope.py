@@ -3,8 +3,9 @@ the saved-segment restriction, and the SQL that puts them around a leaf's events
 
 Breakdowns: an event property (`platform`), a person property (`person.region`), the person's
 first-touch channel (`$first_touch_channel`: the channel-like property, `$channel`, `channel`,
-`utm_source` or `$utm_source` in that order, of the person's earliest event carrying one, up to
-the range's end; ties at one instant by event uuid), or saved-segment membership (`$segment`
+`utm_source` or `$utm_source` in that order, of the person's earliest activity event carrying
+one, up to the range's end; ties at one instant by event uuid; profile-only messages are not
+activity), or saved-segment membership (`$segment`
 with `segments: [ids]`: a line per segment, each counting its members; a person in two segments
 counts in both). Segment rules are evaluated as of the range's last day.
 """

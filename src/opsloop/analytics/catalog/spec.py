@@ -12,7 +12,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from opsloop.analytics.catalog.formula import Expr, parse_formula
 from opsloop.analytics.filters import PropertyFilter
@@ -65,6 +73,9 @@ class MetricBase(BaseModel):
     def parameter_names(self) -> set[str]:
         return set(self.parameters)
 
+    def problems(self) -> list[tuple[str, str]]:
+        return []
+
 
 def _events(value: Any) -> Any:
     if isinstance(value, str):
@@ -86,13 +97,29 @@ class EventMetric(MetricBase):
             raise ValueError(f"1 to {MAX_EVENTS} event names")
         return value
 
-    @model_validator(mode="after")
-    def _declared_parameters(self) -> EventMetric:
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, message) of what the field validators cannot see: filter property names
+        the engines cannot read, and parameters the metric does not declare."""
+        out = []
         for i, f in enumerate(self.filters):
+            if '"' in f.property or "\\" in f.property:
+                out.append(
+                    (f"filters.{i}.property", "a property name has no quotes or backslashes")
+                )
             name = filter_parameter(f)
             if name is not None and name not in self.parameters:
-                raise ValueError(f"filters[{i}] uses the undeclared parameter {name!r}")
-        return self
+                out.append((f"filters.{i}.value", f"the parameter {name!r} is not declared"))
+        return out
+
+
+def property_name(value: str) -> str:
+    """A property name the engines can read (no quotes or backslashes)."""
+    if '"' in value or "\\" in value:
+        raise ValueError("a property name has no quotes or backslashes")
+    return value
+
+
+PropertyName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(property_name)]
 
 
 def filter_parameter(f: PropertyFilter) -> str | None:
@@ -124,7 +151,7 @@ class PropertyMetric(EventMetric):
     """sum / avg / min / max of a numeric event property (events without a number are skipped)."""
 
     kind: Literal["sum", "avg", "min", "max"]
-    property: str = Field(min_length=1, max_length=200)
+    property: PropertyName
 
 
 class PercentileMetric(EventMetric):
@@ -132,7 +159,7 @@ class PercentileMetric(EventMetric):
     numeric event property."""
 
     kind: Literal["percentile"]
-    property: str = Field(min_length=1, max_length=200)
+    property: PropertyName
     p: float = Field(ge=0, le=1)
 
 
@@ -140,7 +167,7 @@ class DistinctCountMetric(EventMetric):
     """Number of distinct values of a property (as text) on matching events."""
 
     kind: Literal["distinct_count"]
-    property: str = Field(min_length=1, max_length=200)
+    property: PropertyName
 
 
 class NewUsersMetric(EventMetric):
@@ -190,7 +217,7 @@ class ReferredUsersMetric(EventMetric):
 
     kind: Literal["referred_users"]
     signup_event: str = Field(default="sign_up", min_length=1, max_length=200)
-    match_property: str = Field(default="invite_code", min_length=1, max_length=200)
+    match_property: PropertyName = "invite_code"
 
 
 class SpendMetric(MetricBase):
