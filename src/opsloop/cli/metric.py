@@ -77,11 +77,12 @@ def list_(workspace: WorkspaceOpt, data_dir: DataDirOpt = None, as_json: JsonOpt
         print_json(infos)
         return
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("key", "名称", "name", "kind", "unit", "source"):
-        table.add_column(column)
+    table.add_column("key", no_wrap=True)
+    table.add_column("名称 / name")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("source", no_wrap=True)
     for i in infos:
-        unit = i["unit"]["zh-CN"] if i["format"] != "percent" else "%"
-        table.add_row(i["key"], i["name"]["zh-CN"], i["name"]["en"], i["kind"], unit, i["source"])
+        table.add_row(i["key"], f"{i['name']['zh-CN']} / {i['name']['en']}", i["kind"], i["source"])
     out_console.print(table)
 
 

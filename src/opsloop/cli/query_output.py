@@ -66,18 +66,31 @@ def _is_line(row: Row) -> bool:
     return isinstance(dates, list) and isinstance(values, list) and len(dates) == len(values)
 
 
+def _per_date(row: Row, key: str) -> bool:
+    """A list of numbers beside a line's values, one per date (a comparison's values, the
+    change): spread over the line's rows like the values."""
+    value = row.get(key)
+    return (
+        key not in ("dates", "values")
+        and isinstance(value, list)
+        and len(value) == len(row["dates"])
+        and all(v is None or _is_number(v) for v in value)
+    )
+
+
 def lines_by_date(rows: list[Row]) -> list[Row]:
-    """Each dated line as a row per date (CSV): its other columns, then `date` and `value`."""
+    """Each dated line as a row per date (CSV): its other columns, then `date` and `value`
+    (and one value of each other per-date list: `previous_values` gives `previous_value`)."""
     out: list[Row] = []
     for row in rows:
         if not _is_line(row):
             out.append(row)
             continue
-        base = {k: v for k, v in row.items() if k not in ("dates", "values")}
-        out += [
-            {**base, "date": d, "value": v}
-            for d, v in zip(row["dates"], row["values"], strict=True)
-        ]
+        spread = [k for k in row if _per_date(row, k)]
+        base = {k: v for k, v in row.items() if k not in ("dates", "values", *spread)}
+        for i, (d, v) in enumerate(zip(row["dates"], row["values"], strict=True)):
+            extra = {k.removesuffix("s") if k.endswith("_values") else k: row[k][i] for k in spread}
+            out.append({**base, "date": d, "value": v, **extra})
     return out
 
 
