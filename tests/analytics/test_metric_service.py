@@ -29,6 +29,7 @@ from opsloop.analytics.catalog.spend import (
     parse_spend_json,
     spend_rows,
 )
+from opsloop.audit import Who, acting_as, list_entries
 from opsloop.db import open_database
 from opsloop.errors import Conflict, InvalidInput, NotFound
 from opsloop.workspaces.service import create_workspace
@@ -247,3 +248,33 @@ def test_definitions_change_version_with_every_change(session: Session, ws: int)
     loaded = load_definitions(session, ws)
     assert [m.key for m in loaded.metrics] == ["a"]
     assert load_definitions(session, ws).version == loaded.version  # stable while unchanged
+
+
+def test_every_change_is_in_the_audit_log(session: Session, ws: int) -> None:
+    acting_as(session, Who("ana@example.com", "api"))
+    define_metric(session, ws, metric("a", kind="formula", formula="gmv * 2"))
+    replace_metric(session, ws, "a", metric("a", kind="formula", formula="gmv * 3"))
+    delete_metric(session, ws, "a")
+    import_spend(session, ws, parse_spend_csv("channel,date,spend\nx,2026-06-01,5\n"))
+    delete_spend(session, ws, channel="x")
+    entries, _ = list_entries(session, ws)  # after the workspace's own creation
+    got = [(e.action, e.entity_type, e.entity_id, e.actor) for e in reversed(entries)]
+    assert got[1:] == [
+        ("metric.created", "metric", "a", "ana@example.com"),
+        ("metric.changed", "metric", "a", "ana@example.com"),
+        ("metric.deleted", "metric", "a", "ana@example.com"),
+        ("spend.imported", "spend", None, "ana@example.com"),
+        ("spend.deleted", "spend", None, "ana@example.com"),
+    ]
+    changed = next(e for e in entries if e.action == "metric.changed")
+    assert (changed.before["formula"], changed.after["formula"]) == ("gmv * 2", "gmv * 3")
+    imported = next(e for e in entries if e.action == "spend.imported")
+    assert imported.after == {
+        "rows": 1,
+        "inserted": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "currency": "CNY",
+        "date_from": "2026-06-01",
+        "date_to": "2026-06-01",
+    }

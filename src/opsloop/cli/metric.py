@@ -3,6 +3,7 @@ and its own), read and written in the operational store directly (no server need
 
 from __future__ import annotations
 
+import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from opsloop.analytics.catalog import service
+from opsloop.audit import Who, acting_as
 from opsloop.cli.common import (
     DataDirOpt,
     JsonOpt,
@@ -41,6 +43,7 @@ def workspace_session(data_dir: Path | None, key: str) -> Iterator[tuple[Session
     db = open_database(settings.resolved_database_url)
     try:
         with db.session() as s:
+            acting_as(s, Who(f"{getpass.getuser()} (opsloop CLI)", "cli"))
             ws = get_workspace(s, key)
             if ws is None:
                 raise NotFound(f"no workspace has the id or name {key!r}", "--workspace")

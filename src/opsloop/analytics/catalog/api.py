@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
+from opsloop.accounts.permissions import Permission
 from opsloop.analytics.catalog import service
 from opsloop.analytics.catalog.spec import MetricSpec
 from opsloop.analytics.catalog.spend import (
@@ -18,15 +19,17 @@ from opsloop.analytics.catalog.spend import (
     spend_rows,
     workspace_currency,
 )
-from opsloop.errors import Forbidden, InvalidInput, UnsupportedMediaType
+from opsloop.errors import InvalidInput, UnsupportedMediaType
+from opsloop.web.access import Actor, require, work_as
 from opsloop.web.body import read_body
-from opsloop.web.deps import StateDep, TokenDep
-from opsloop.workspaces.service import TokenRef
+from opsloop.web.deps import StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])
 
-DEFINE_ROLES = frozenset({"owner", "admin", "analyst"})
-SPEND_ROLES = frozenset({"owner", "admin", "operator", "analyst"})
+ReaderDep = Annotated[Actor, Depends(require(Permission.READ_DATA))]
+# Defining metrics is an analyst's work, like saving analyses; spend is imported data.
+DefinerDep = Annotated[Actor, Depends(require(Permission.SAVE_ANALYSES))]
+ImporterDep = Annotated[Actor, Depends(require(Permission.IMPORT_EVENTS))]
 MAX_SPEND_BYTES = 16 * 1024 * 1024
 EXAMPLE = {
     "key": "checkout_conversion",
@@ -40,13 +43,8 @@ EXAMPLE = {
 }
 
 
-def _may(token: TokenRef, roles: frozenset[str], what: str) -> None:
-    if token.role not in roles:
-        raise Forbidden(f"the role {token.role} cannot {what}", "Authorization")
-
-
 @router.get("/metrics", summary="The metric catalog: built-in and workspace metrics")
-def list_metrics(state: StateDep, token: TokenDep) -> dict[str, Any]:
+def list_metrics(state: StateDep, token: ReaderDep) -> dict[str, Any]:
     """Every metric the workspace can query, built-in ones first, each with its names, unit,
     format, parameters and full definition (`source`: builtin or workspace)."""
     with state.db.session() as s:
@@ -55,7 +53,7 @@ def list_metrics(state: StateDep, token: TokenDep) -> dict[str, Any]:
 
 
 @router.get("/metrics/{key}", summary="One metric of the catalog")
-def get_metric(key: str, state: StateDep, token: TokenDep) -> dict[str, Any]:
+def get_metric(key: str, state: StateDep, token: ReaderDep) -> dict[str, Any]:
     with state.db.session() as s:
         return service.get_metric(s, token.workspace.id, key).to_dict()
 
@@ -64,13 +62,12 @@ def get_metric(key: str, state: StateDep, token: TokenDep) -> dict[str, Any]:
 def define_metric(
     definition: Annotated[MetricSpec, Body(openapi_examples={"formula": {"value": EXAMPLE}})],
     state: StateDep,
-    token: TokenDep,
+    token: DefinerDep,
 ) -> dict[str, Any]:
     """A metric in the catalog's format (see the README's "Metric catalog"); 409 when the key
     is a built-in one or already defined, 400 naming the field when it does not validate."""
-    _may(token, DEFINE_ROLES, "define metrics")
     data = definition.model_dump(mode="json", by_alias=True)
-    with state.db.session() as s:
+    with work_as(state, token.who) as s:
         info = service.define_metric(s, token.workspace.id, data, created_by=token.user_id)
         return info.to_dict()
 
@@ -80,19 +77,17 @@ def replace_metric(
     key: str,
     definition: Annotated[MetricSpec, Body()],
     state: StateDep,
-    token: TokenDep,
+    token: DefinerDep,
 ) -> dict[str, Any]:
-    _may(token, DEFINE_ROLES, "define metrics")
     data = definition.model_dump(mode="json", by_alias=True)
-    with state.db.session() as s:
+    with work_as(state, token.who) as s:
         return service.replace_metric(s, token.workspace.id, key, data).to_dict()
 
 
 @router.delete("/metrics/{key}", status_code=204, summary="Delete a workspace metric")
-def delete_metric(key: str, state: StateDep, token: TokenDep) -> Response:
+def delete_metric(key: str, state: StateDep, token: DefinerDep) -> Response:
     """Refused (409) while another workspace metric's formula names it."""
-    _may(token, DEFINE_ROLES, "delete metrics")
-    with state.db.session() as s:
+    with work_as(state, token.who) as s:
         service.delete_metric(s, token.workspace.id, key)
     return Response(status_code=204)
 
@@ -110,11 +105,10 @@ def delete_metric(key: str, state: StateDep, token: TokenDep) -> Response:
         }
     },
 )
-async def upload_spend(request: Request, state: StateDep, token: TokenDep) -> dict[str, Any]:
+async def upload_spend(request: Request, state: StateDep, token: ImporterDep) -> dict[str, Any]:
     """Rows of channel, date (YYYY-MM-DD, local), spend and optionally currency (ISO 4217,
     default CNY): a CSV with that header, or JSON `[{...}]` / `{"rows": [...]}`. A row of a
     channel and day already stored replaces it. Errors name the row and the field."""
-    _may(token, SPEND_ROLES, "upload spend")
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await read_body(request, MAX_SPEND_BYTES)
     if kind in ("text/csv", "application/csv", "text/plain"):
@@ -127,14 +121,14 @@ async def upload_spend(request: Request, state: StateDep, token: TokenDep) -> di
         rows = parse_spend_json(body)
     else:
         raise UnsupportedMediaType("send text/csv or application/json", "Content-Type")
-    with state.db.session() as s:
+    with work_as(state, token.who) as s:
         return import_spend(s, token.workspace.id, rows).to_dict()
 
 
 @router.get("/spend", summary="The workspace's acquisition spend")
 def list_spend(
     state: StateDep,
-    token: TokenDep,
+    token: ReaderDep,
     date_from: Annotated[date | None, Query()] = None,
     date_to: Annotated[date | None, Query()] = None,
     channel: Annotated[str | None, Query(max_length=200)] = None,
@@ -153,12 +147,11 @@ def list_spend(
 @router.delete("/spend", summary="Delete acquisition spend rows")
 def remove_spend(
     state: StateDep,
-    token: TokenDep,
+    token: ImporterDep,
     date_from: Annotated[date | None, Query()] = None,
     date_to: Annotated[date | None, Query()] = None,
     channel: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """The rows of the dates (both ends included) and channel given; all of them without."""
-    _may(token, SPEND_ROLES, "delete spend")
-    with state.db.session() as s:
+    with work_as(state, token.who) as s:
         return {"deleted": delete_spend(s, token.workspace.id, date_from, date_to, channel)}

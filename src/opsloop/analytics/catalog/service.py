@@ -23,6 +23,7 @@ from opsloop.analytics.catalog.plan import describe
 from opsloop.analytics.catalog.spec import AnyMetric
 from opsloop.analytics.catalog.spend import spend_table, spend_version
 from opsloop.analytics.segments.models import SavedSegment
+from opsloop.audit import record
 from opsloop.errors import Conflict, InvalidInput, NotFound
 
 
@@ -129,15 +130,17 @@ def define_metric(
     if exists is not None:
         raise Conflict(f"the workspace already defines {metric.key!r}", "key")
     _checked(session, workspace_id, metric)
+    definition = metric.model_dump(mode="json", by_alias=True)
     session.add(
         WorkspaceMetric(
             workspace_id=workspace_id,
             key=metric.key,
-            definition=metric.model_dump(mode="json", by_alias=True),
+            definition=definition,
             created_by=created_by,
         )
     )
     session.flush()
+    _audit(session, workspace_id, "metric.created", metric.key, None, definition)
     return get_metric(session, workspace_id, metric.key)
 
 
@@ -148,9 +151,11 @@ def replace_metric(session: Session, workspace_id: int, key: str, data: Any) -> 
     metric = parse_metric({**data, "key": key} if isinstance(data, dict) else data)
     row = _row(session, workspace_id, key)
     _checked(session, workspace_id, metric)
+    before = row.definition
     row.definition = metric.model_dump(mode="json", by_alias=True)
     row.updated_at = datetime.now(UTC)
     session.flush()
+    _audit(session, workspace_id, "metric.changed", key, before, row.definition)
     return get_metric(session, workspace_id, key)
 
 
@@ -159,8 +164,28 @@ def delete_metric(session: Session, workspace_id: int, key: str) -> None:
     users = workspace_catalog(session, workspace_id).dependents(key)
     if users:
         raise Conflict(f"{key!r} is used by {', '.join(users)}", "key")
+    _audit(session, workspace_id, "metric.deleted", key, row.definition, None)
     session.delete(row)
     session.flush()
+
+
+def _audit(
+    session: Session,
+    workspace_id: int,
+    action: str,
+    key: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    record(
+        session,
+        action,
+        workspace_id=workspace_id,
+        entity_type="metric",
+        entity_id=key,
+        before=before,
+        after=after,
+    )
 
 
 def load_definitions(session: Session, workspace_id: int) -> Definitions:

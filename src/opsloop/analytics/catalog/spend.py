@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from opsloop.analytics.catalog.definitions import SpendRow, SpendTable
 from opsloop.analytics.catalog.models import SpendEntry
+from opsloop.audit import record
 from opsloop.errors import InvalidInput
 
 DEFAULT_CURRENCY = "CNY"
@@ -183,7 +184,17 @@ def import_spend(session: Session, workspace_id: int, rows: Iterable[SpendInput]
         else:
             unchanged += 1
     session.flush()
-    return SpendImport(len(latest), inserted, updated, unchanged, currency)
+    result = SpendImport(len(latest), inserted, updated, unchanged, currency)
+    days = [d for _, d in latest]
+    summary = {**result.to_dict(), "date_from": min(days), "date_to": max(days)}
+    record(
+        session,
+        "spend.imported",
+        workspace_id=workspace_id,
+        entity_type="spend",
+        after=summary,
+    )
+    return result
 
 
 def spend_rows(
@@ -220,7 +231,17 @@ def delete_spend(
         query = query.where(SpendEntry.channel == channel)
     result = session.execute(query)
     session.flush()
-    return int(getattr(result, "rowcount", 0) or 0)
+    deleted = int(getattr(result, "rowcount", 0) or 0)
+    if deleted:
+        where = {"date_from": date_from, "date_to": date_to, "channel": channel}
+        record(
+            session,
+            "spend.deleted",
+            workspace_id=workspace_id,
+            entity_type="spend",
+            before={**where, "rows": deleted},
+        )
+    return deleted
 
 
 def spend_version(session: Session, workspace_id: int) -> str:
