@@ -124,6 +124,21 @@ QUERIES: list[dict[str, Any]] = [
         },
     },
     {"kind": "timeline", "distinct_id": "u0000007", "limit": 20},
+    {
+        "kind": "metrics",
+        **RANGE,
+        "interval": "week",
+        "metrics": ["paid_conversion", "gmv_decomposed", "order_amount_p50", "repurchase_rate"],
+        "breakdown": "$first_touch_channel",
+        "filters": [{"property": "platform", "op": "neq", "value": "iOS"}],
+    },
+    {
+        "kind": "metrics",
+        **RANGE,
+        "metrics": ["next_day_retention", "dau", "k_factor", "items_sold"],
+        "breakdown": "region",
+        "filters": [{"property": "amount", "op": "gte", "value": 0}],
+    },
 ]
 
 
