@@ -2,7 +2,7 @@
 own, with their formulas' references checked (no unknown key, no cycle).
 
 A workspace metric cannot take a built-in metric's key: reports, goals and alerts of every
-workspace read a built-in key the same way (docs/decisions.md, D8). To change a definition, save
+workspace read a built-in key the same way (docs/decisions.md, D11). To change a definition, save
 it under a new key.
 """
 

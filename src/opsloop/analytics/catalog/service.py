@@ -2,7 +2,7 @@
 built-in ones; and the definitions a metrics query loads from the operational store.
 
 A workspace metric may use any built-in or workspace metric in its formula. Its key must not be
-a built-in one (docs/decisions.md, D8). A metric that another workspace metric's formula names
+a built-in one (docs/decisions.md, D11). A metric that another workspace metric's formula names
 cannot be deleted, nor replaced by one whose formula would make a cycle.
 """
 
