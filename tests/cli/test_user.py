@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from opsloop.accounts.service import authenticate, memberships_of
+from opsloop.audit import list_entries
 from opsloop.cli.main import app
 from opsloop.db import open_database
 from opsloop.settings import Settings
@@ -121,6 +122,26 @@ def test_create_user_with_a_password_and_a_token(tmp_path: Path) -> None:
             assert ref is not None
             assert (ref.workspace.name, ref.user_id, ref.role) == ("shop", 1, "analyst")
             assert authenticate(s, "a@example.com", "s3cret-enough") is not None
+            # The audit log names whoever ran the commands, through the CLI.
+            page, _ = list_entries(s, ref.workspace.id)
+            assert [(e.action, e.via, e.actor.endswith("(cli)")) for e in page[:3]] == [
+                ("token.created", "cli", True),
+                ("member.added", "cli", True),
+                ("workspace.created", "cli", True),
+            ]
+    finally:
+        db.close()
+    # --role caps what the token may do.
+    base = ["token", "create", "--user", "a@example.com", "--workspace", "shop", "--data-dir", d]
+    r = runner.invoke(app, [*base, "--role", "viewer", "--json"])
+    capped = json.loads(r.stdout)["token"]
+    bad = runner.invoke(app, [*base, "--role", "boss"])
+    assert bad.exit_code == 2 and "role must be one of" in bad.stderr
+    db = open_database(Settings(data_dir=Path(d)).resolved_database_url)
+    try:
+        with db.session() as s:
+            ref = resolve_api_token(s, capped)
+            assert ref is not None and ref.role == "viewer"
     finally:
         db.close()
 

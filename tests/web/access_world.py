@@ -14,7 +14,11 @@ import httpx
 
 from opsloop.accounts.models import ROLES
 from opsloop.accounts.service import create_user
+from opsloop.analytics.segments.service import create_segment
 from opsloop.db import open_database
+from opsloop.insights.access import Viewer
+from opsloop.insights.dashboards import create_dashboard
+from opsloop.insights.service import create_insight
 from opsloop.settings import Settings
 from opsloop.web.session import SESSION_COOKIE
 from opsloop.workspaces.service import CreatedWorkspace, create_workspace, get_workspace
@@ -47,6 +51,8 @@ class World:
     b: CreatedWorkspace
     members: dict[str, Member] = field(default_factory=dict)  # A's, by role; "b-admin" in B
     victim: Member | None = None  # a viewer of A whom the walk may remove, with a token to revoke
+    # A's saved things, shared, by the owner: what another workspace must not find.
+    resources: dict[str, int] = field(default_factory=dict)
 
     def ingest_key(self, workspace_id: int) -> str:
         db = open_database(self.settings.resolved_database_url, run_migrations=False)
@@ -123,12 +129,27 @@ def access_world(tmp_path: Path, database_url: str) -> Iterator[World]:
             members = {role: _member(s, f"{role}@shop.example", a, role) for role in ROLES}
             members["b-admin"] = _member(s, "admin@blog.example", b, "admin")
             victim = _member(s, "victim@shop.example", a, "viewer")
+            owner = Viewer(members["owner"].user_id, "owner")
+            query = {
+                "kind": "trends",
+                "series": [{"event": "pay", "math": "total"}],
+                "date_from": "2026-11-01",
+                "date_to": "2026-11-07",
+                "interval": "day",
+            }
+            resources = {
+                "insight_id": create_insight(s, a.id, owner, "A's", query, shared=True).id,
+                "dashboard_id": create_dashboard(s, a.id, owner, "A's", shared=True).id,
+                "segment_id": create_segment(
+                    s, a.id, "A's", rule={"person": "city", "op": "eq", "value": "上海"}
+                ).id,
+            }
     finally:
         db.close()
     server, thread, port = _start(settings)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            world = World(server.config.app, client, settings, a, b, members, victim)
+            world = World(server.config.app, client, settings, a, b, members, victim, resources)
             for member in members.values():
                 sign_in(client, member)
             client.cookies.clear()

@@ -23,12 +23,14 @@ from tests.web.access_world import Member, World
 # Starlette routes FastAPI adds for the documentation: the schema is public by design.
 DOC_PATHS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 # Path parameters: A's resources where they name one (so another workspace must get 404).
-A_RESOURCE_PARAMS = {"user_id", "token_id"}
+A_RESOURCE_PARAMS = {"user_id", "token_id", "insight_id", "dashboard_id", "segment_id"}
 JSON = {"Accept": "application/json"}
 # Valid bodies where a route names one of A's resources, so that B's 404 is not hidden by a 422.
-BODIES: dict[str, dict[str, str]] = {
+BODIES: dict[str, dict[str, object]] = {
     "PATCH /api/v1/members/{user_id}": {"role": "analyst"},
     "POST /settings/members/{user_id}/role": {"role": "analyst"},
+    "POST /api/v1/dashboards/{dashboard_id}/tiles": {"insight_id": "{insight_id}"},
+    "PATCH /api/v1/dashboards/{dashboard_id}/tiles/{insight_id}": {"position": 0},
 }
 ROLE_DENIAL = re.compile(r"^the \w+ role may not do this \(")
 
@@ -70,7 +72,9 @@ def _url(world: World, ep: Endpoint) -> str:
         "token_id": str(world.victim.token_id),
         "distinct_id": "walk-person",
         "fmt": "csv",
+        "action": "share",
         "name": "console.css",
+        **{k: str(v) for k, v in world.resources.items()},
     }
 
     def fill(match: re.Match[str]) -> str:
@@ -91,7 +95,8 @@ def _call(
     if member is not None:
         headers["X-CSRF-Token"] = member.csrf
     url = _url(world, ep)
-    body = BODIES.get(str(ep), {})
+    resources = {f"{{{k}}}": v for k, v in world.resources.items()}
+    body = {k: resources.get(str(v), v) for k, v in BODIES.get(str(ep), {}).items()}
     if ep.method == "GET":
         return world.client.get(url, headers=headers)
     if ep.rule.door in ("page", "console_json", "public") and member is not None:

@@ -164,8 +164,11 @@ def change_password(session: Session, user_id: int, current: str, new: str) -> U
     return user
 
 
-def create_user_token(session: Session, email: str, workspace_id: int, name: str = "cli") -> str:
-    """An API token acting as this user in this workspace, with the user's role there."""
+def create_user_token(
+    session: Session, email: str, workspace_id: int, name: str = "cli", *, cap: str = "owner"
+) -> str:
+    """An API token acting as this user in this workspace, with the user's role there (at most
+    `cap`)."""
     user = user_by_email(session, email)
     if user is None:
         raise NotFound(f"no user has the email {email.strip().lower()!r}", field="user")
@@ -176,4 +179,4 @@ def create_user_token(session: Session, email: str, workspace_id: int, name: str
     )
     if member is None:
         raise NotFound(f"{user.email} is not a member of workspace {workspace_id}", "workspace")
-    return create_token(session, workspace_id, user.id, name).token
+    return create_token(session, workspace_id, user.id, name, cap=cap).token

@@ -89,13 +89,18 @@ def create_token(
     user: Annotated[str, typer.Option("--user", help="The user's email")],
     workspace: WorkspaceOpt,
     name: Annotated[str, typer.Option("--name", help="What the token is for")] = "cli",
+    role: Annotated[
+        str,
+        typer.Option("--role", help="At most this role (default: whatever the user's role is)"),
+    ] = "owner",
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create an API token acting as a user, with the user's role in the workspace."""
+    """Create an API token acting as a user, with the user's role in the workspace (or less,
+    with --role). It stops working when the user leaves the workspace."""
     with errors_as_exit(), _session(data_dir) as s:
         ws = _workspace(s, workspace)
-        token = create_user_token(s, user, ws.id, name=name)
+        token = create_user_token(s, user, ws.id, name=name, cap=role)
     if as_json:
         print_json({"token": token})
     else:
