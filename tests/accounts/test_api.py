@@ -164,3 +164,25 @@ def test_bad_member_requests_name_the_field(world: World) -> None:
         assert r.json()["error"]["field"] == field
     r = world.api(admin, "PATCH", "/api/v1/members/999999", json={"role": "viewer"})
     assert (r.status_code, r.json()["error"]["field"]) == (404, "user_id")
+
+
+def test_the_console_session_calls_rest_with_its_csrf_token_in_a_header(world: World) -> None:
+    analyst = world.members["analyst"]
+    world.as_session(analyst)
+    me = world.client.get("/api/v1/me")
+    assert (me.status_code, me.json()["via"], me.json()["email"]) == (200, "console", analyst.email)
+    body = {"name": "from the page"}
+    refused = world.client.post("/api/v1/tokens", json=body)
+    assert (refused.status_code, refused.json()["error"]["field"]) == (403, "X-CSRF-Token")
+    forged = world.client.post("/api/v1/tokens", json=body, headers={"X-CSRF-Token": "forged"})
+    assert forged.status_code == 403
+    made = world.client.post("/api/v1/tokens", json=body, headers={"X-CSRF-Token": analyst.csrf})
+    assert made.status_code == 201
+    names = [t["name"] for t in world.api(analyst.token, "GET", "/api/v1/tokens").json()]
+    assert names == ["from the page", "analyst token"]
+    entry = world.api(world.members["admin"].token, "GET", "/api/v1/audit").json()["results"][0]
+    assert (entry["action"], entry["actor"], entry["via"]) == (
+        "token.created",
+        analyst.email,
+        "console",
+    )
