@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from opsloop.analytics.catalog.service import load_definitions
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import DuckDbEngine
 from opsloop.analytics.segments.service import cohort_resolver
@@ -99,7 +100,9 @@ def run_body(state: AppState, ws: WorkspaceRef, body: dict[str, Any]) -> dict[st
     """Run a REST body for a workspace, as POST /api/v1/query does."""
     query = parse_query(body)
     with state.db.session() as s:
-        ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store), cohort_resolver(s, ws.id))
+        segments = cohort_resolver(s, ws.id)
+        definitions = load_definitions(s, ws.id)
+        ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store), segments, definitions)
         return run_query(ctx, query, state.query_cache)
 
 

@@ -12,10 +12,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from opsloop.analytics.context import QueryContext
-from opsloop.analytics.engine import DuckDbEngine
-from opsloop.analytics.queries.metrics import MetricsQuery, run_metrics
-from opsloop.analytics.registry import KINDS
 from opsloop.events.activity import local_today, newest_day
 from opsloop.explorers.explorer import run_body
 from opsloop.web.i18n import N_
@@ -84,8 +80,7 @@ def report_day(state: AppState, ws: WorkspaceRef) -> date:
 
 
 def metrics_answer(state: AppState, ws: WorkspaceRef, first: date, last: date) -> dict[str, Any]:
-    """The catalog metrics' daily values: through POST /api/v1/query's path (and its cache) once
-    the metrics kind is registered, else by the catalog's evaluation directly."""
+    """The catalog metrics' daily values, through POST /api/v1/query's path (and its cache)."""
     body = {
         "kind": "metrics",
         "metrics": [k.key for k in KPIS],
@@ -93,18 +88,7 @@ def metrics_answer(state: AppState, ws: WorkspaceRef, first: date, last: date) -
         "date_to": last.isoformat(),
         "interval": "day",
     }
-    if "metrics" in KINDS:
-        return run_body(state, ws, body)
-    ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store))
-    # As the query path keys answers: the zone sets day boundaries (and may change).
-    keyed = {**body, "$timezone": ws.timezone, "$door": "overview"}
-    key = state.query_cache.key(ws.id, ctx.engine.data_version, ctx.dialect.name, keyed)
-    hit = state.query_cache.get(key)
-    if hit is not None:
-        return hit.answer
-    answer = run_metrics(ctx, MetricsQuery.model_validate(body))
-    state.query_cache.put(key, answer)
-    return answer
+    return run_body(state, ws, body)
 
 
 def key_metrics(state: AppState, ws: WorkspaceRef, last: date | None = None) -> list[Kpi]:
