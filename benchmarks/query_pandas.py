@@ -18,7 +18,7 @@ import orjson
 import pandas as pd
 from query_cases import D0, D1, FUNNEL, SEGMENT_RULE, TIMELINE_USER, TZ, WINDOW_S, WORKSPACE, Case
 from query_cases_persons import PAGE
-from query_cases_sequences import PATH_DEPTH, SESSION_MINUTES
+from query_cases_sequences import PATH_DEPTH, PATHS_FROM, SESSION_MINUTES
 
 from opsloop.events.schema import PERSON_ONLY_EVENTS
 
@@ -151,7 +151,7 @@ def funnel(fr: Frames) -> Any:
 
 
 def paths(fr: Frames) -> Any:
-    f = _in_days(_active(fr["events"]), D0, D1)
+    f = _in_days(_active(fr["events"]), PATHS_FROM, D1)
     f = f.assign(t=f["timestamp"].dt.as_unit("us").astype("int64"))
     f = f.sort_values(["person_id", "t", "received_at", "uuid"])[["person_id", "event", "t"]]
     prev_t = f.groupby("person_id")["t"].shift()

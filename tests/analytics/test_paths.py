@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from opsloop.analytics.clickhouse import export_parquet, load_parquet
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import ChdbEngine, DuckDbEngine
+from opsloop.analytics.queries import paths_pass
 from opsloop.analytics.queries.paths import PathsQuery, run_paths
 from opsloop.events import IncomingEvent, open_event_store
 from opsloop.events.schema import PERSON_ONLY_EVENTS
@@ -232,6 +233,33 @@ def test_ties_are_broken_by_arrival_then_uuid(chdb_pool: ChdbPool) -> None:
         contexts, events, {"start_event": "open", "depth": 3, "date_from": DAY, "date_to": DAY}
     )
     assert link_values(answer) == {("1_open", "2_y"): 2, ("2_y", "3_x"): 2}
+
+
+def test_ties_are_broken_alike_when_person_and_time_are_sorted_apart(
+    chdb_pool: ChdbPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Large workspaces sort (person, time) as two keys instead of one packed UBIGINT.
+    monkeypatch.setattr(paths_pass, "PACKED_KEY_LIMIT", 0)
+    test_ties_are_broken_by_arrival_then_uuid(chdb_pool)
+    rng = random.Random(11)
+    uids = rng.sample(range(1, 1000), 120)
+    rows = [  # many equal times: 120 events on 40 minutes of two persons
+        PathRow(
+            rng.choice("pq"), rng.choice("ABC"), at(rng.randrange(40) * 20), rng.randrange(3), u
+        )
+        for u in uids
+    ]
+    contexts, events = load_paths_log(rows, chdb_pool)
+    for anchor in ({"start_event": "A"}, {"end_event": "B"}, {}):
+        q = {"depth": 3, "date_from": DAY, "date_to": DAY, "session_minutes": 15, **anchor}
+        check(contexts, events, q)
+
+
+def test_a_range_without_events_has_no_paths(chdb_pool: ChdbPool) -> None:
+    contexts, events = load_paths_log([PathRow("a", "open", at(0))], chdb_pool)
+    later = DAY + timedelta(days=3)
+    answer = check(contexts, events, {"date_from": later, "date_to": later})
+    assert (answer["persons"], answer["nodes"], answer["links"]) == (0, [], [])
 
 
 def test_inactivity_starts_a_new_path_and_repeats_can_collapse(chdb_pool: ChdbPool) -> None:

@@ -26,7 +26,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from opsloop.analytics.context import QueryContext
+from opsloop.analytics.engine import DuckDbEngine
 from opsloop.analytics.filters import PropertyFilter, needs_person
+from opsloop.analytics.queries.paths_pass import path_rows
 from opsloop.analytics.source import ANY_EVENT, events_source
 
 
@@ -148,6 +150,9 @@ def _steps_sql(ctx: QueryContext, q: PathsQuery) -> str:
 
 
 def _rows(ctx: QueryContext, q: PathsQuery) -> list[tuple[Any, ...]]:
+    if isinstance(ctx.engine, DuckDbEngine):
+        # The embedded engine sorts once and walks the paths in numpy (paths_pass.py).
+        return path_rows(ctx, q, _event_names(q))
     d = ctx.dialect
     persons = d.to_int(d.count_distinct("person_id"))
     return ctx.engine.rows(
