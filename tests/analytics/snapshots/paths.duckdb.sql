@@ -1,25 +1,25 @@
-SELECT step, event, lk, CAST(GROUPING(step) AS BIGINT) AS total, CAST(GROUPING(lk) AS BIGINT) AS node, CAST(count(DISTINCT person_id) AS BIGINT) AS persons
+SELECT DISTINCT e.event
+FROM events AS e
+WHERE e.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-01T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-08T16:00:00+00:00' AND e.event NOT IN ('$BindID', '$UnbindID', '$create_alias', '$groupidentify', '$identify', '$item_delete', '$item_set', '$merge_dangerously', '$profile_append', '$profile_delete', '$profile_increment', '$profile_set', '$profile_set_once', '$profile_unset', '$set', '$set_once', '$unset')
+ORDER BY 1;
+
+SELECT count(DISTINCT person_id)
+FROM person_distinct_ids
+WHERE workspace_id = 1;
+
+SELECT CAST(pn - 1 AS UBIGINT) * CAST(604800000000 AS UBIGINT) + CAST(t AS UBIGINT) AS k, code
 FROM (
-  SELECT person_id, CAST(rn - a + 1 AS BIGINT) AS step, event, CASE WHEN rn + 1 < a + 4 THEN nxt END AS lk
+  SELECT s.pn AS pn, s.t AS t, s.rcv AS rcv, s.uid AS uid, n.code AS code
   FROM (
-    SELECT person_id, event, rn, nxt, min(CASE WHEN event = 'app_open' THEN rn END) OVER (PARTITION BY person_id, sess) AS a
-    FROM (
-      SELECT person_id, event, row_number() OVER (PARTITION BY person_id ORDER BY rn0) AS rn, sess, CASE WHEN lead(sess) OVER (PARTITION BY person_id ORDER BY rn0) = sess THEN lead(event) OVER (PARTITION BY person_id ORDER BY rn0) END AS nxt
-      FROM (
-        SELECT person_id, event, rn0, max(CASE WHEN prev_t IS NULL OR t - prev_t >= 1800000000 THEN rn0 END) OVER (PARTITION BY person_id ORDER BY rn0 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS sess, (prev_t IS NULL OR t - prev_t >= 1800000000 OR prev_event <> event) AS kept
-        FROM (
-          SELECT person_id, event, t, row_number() OVER (PARTITION BY person_id ORDER BY t, rcv, uid) AS rn0, lag(t) OVER (PARTITION BY person_id ORDER BY t, rcv, uid) AS prev_t, lag(event) OVER (PARTITION BY person_id ORDER BY t, rcv, uid) AS prev_event
-          FROM (
-            SELECT m.person_id AS person_id, e.timestamp AS ts, e.event AS event, epoch_us(e.timestamp) AS t, e.received_at AS rcv, e.uuid AS uid
-            FROM events AS e
-            JOIN person_distinct_ids AS m ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id
-            WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-01T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-08T16:00:00+00:00' AND e.event NOT IN ('$BindID', '$UnbindID', '$create_alias', '$groupidentify', '$identify', '$item_delete', '$item_set', '$merge_dangerously', '$profile_append', '$profile_delete', '$profile_increment', '$profile_set', '$profile_set_once', '$profile_unset', '$set', '$set_once', '$unset')
-          ) AS s
-        ) AS f
-      ) AS m
-      WHERE kept
-    ) AS n
-  ) AS x
-  WHERE rn >= a AND rn < a + 4
-) AS p
-GROUP BY GROUPING SETS ((step, event), (step, event, lk), ());
+    SELECT m.person_id AS person_id, e.timestamp AS ts, e.event AS event, m.pn AS pn, epoch_us(e.timestamp) - epoch_us(TIMESTAMPTZ '2026-11-01T16:00:00+00:00') AS t, e.received_at AS rcv, e.uuid AS uid
+    FROM events AS e
+    JOIN (
+      SELECT workspace_id, distinct_id, person_id, dense_rank() OVER (ORDER BY person_id) AS pn
+      FROM person_distinct_ids
+      WHERE workspace_id = 1
+    ) AS m ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id
+    WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-01T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-08T16:00:00+00:00' AND e.event NOT IN ('$BindID', '$UnbindID', '$create_alias', '$groupidentify', '$identify', '$item_delete', '$item_set', '$merge_dangerously', '$profile_append', '$profile_delete', '$profile_increment', '$profile_set', '$profile_set_once', '$profile_unset', '$set', '$set_once', '$unset')
+  ) AS s
+  JOIN (VALUES ('add_to_cart', 0), ('app_open', 1), ('pay', 2), ('sign_up', 3), ('view_item', 4)) AS n(name, code) ON n.name = s.event
+) AS c
+ORDER BY k;
