@@ -29,15 +29,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from analytics_data import dataset_dir, open_dataset
-from query_cases import COHORTS, TRENDS, TZ, WORKSPACE, Case
+from query_cases import COHORTS, METRICS, TRENDS, TZ, WORKSPACE, Case
 from query_cases_persons import PERSONS
 from query_cases_sequences import SEQUENCES
 
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import DuckDbEngine
+from opsloop.analytics.registry import KINDS
 from opsloop.analytics.service import parse_query, run_query
 
-CASES: list[Case] = [*TRENDS, *COHORTS, *SEQUENCES, *PERSONS]
+CASES: list[Case] = [*TRENDS, *METRICS, *COHORTS, *SEQUENCES, *PERSONS]
 
 
 def engine_runner(request: dict[str, Any]) -> Callable[[QueryContext], dict[str, Any]]:
@@ -177,6 +178,9 @@ def main() -> None:
     parser.add_argument("--rest-dir", default="", help="scratch folder for the server's copy")
     args = parser.parse_args()
     cases = [c for c in CASES if not args.only or c.name in args.only.split(",")]
+    # A kind this build does not register yet (a branch not landed) is named, not timed.
+    missing = [c.name for c in cases if c.request["kind"] not in KINDS]
+    cases = [c for c in cases if c.request["kind"] in KINDS]
     store = open_dataset(args.users, args.days)
     ctx = QueryContext(WORKSPACE, TZ, DuckDbEngine(store))
     out: dict[str, Any] = {
@@ -188,6 +192,8 @@ def main() -> None:
         "load_average_before": load_average(),
         "cases": {},
     }
+    if missing:
+        out["kind_not_registered"] = missing
     answers: dict[str, Any] = {}
     for case in cases:
         row = measure_case(case, ctx, args.runs)

@@ -110,6 +110,50 @@ TRENDS = [
     ),
 ]
 
+
+def _metric_cells(answer: dict[str, Any]) -> dict[tuple[str, str], float]:
+    """Each metric's value per day and its total over the range (zeros and nulls left out)."""
+    out = {}
+    for r in answer["results"]:
+        for d, v in [*zip(r["dates"], r["values"], strict=True), ("total", r["total"])]:
+            if v:
+                out[(r["metric"], d)] = float(v)
+    return out
+
+
+def _metric_rows(rows: list[tuple[Any, ...]]) -> dict[tuple[str, str], float]:
+    out = {}
+    for d, active, paying, gmv in rows:
+        day = "total" if d is None else str(d)
+        if active and paying:
+            out[("paid_conversion", day)] = paying / active
+        if gmv:
+            out[("gmv", day)] = float(gmv)
+    return out
+
+
+# Catalog metrics (metrics.md): paid conversion = paying users ÷ active users of the same day
+# (pooled over the range for the total, persons counted once), GMV = sum of pay amounts.
+METRICS_SQL = f"""
+WITH ev AS (SELECT {DAY} AS d, m.person_id AS p, e.event,
+                   TRY_CAST(json_extract_string(e.properties, '$.amount') AS DOUBLE) AS amount
+            {ALL} AND e.event NOT IN ({SKIP}))
+SELECT strftime(d, '%Y-%m-%d'), count(DISTINCT p), count(DISTINCT p) FILTER (event = 'pay'),
+       sum(amount) FILTER (event = 'pay')
+FROM ev GROUP BY GROUPING SETS ((d), ())
+"""
+
+METRICS = [
+    Case(
+        "metrics_conversion_gmv",
+        {"kind": "metrics", "metrics": ["paid_conversion", "gmv"], "interval": "day"}
+        | {"date_from": str(D0), "date_to": str(D1)},
+        METRICS_SQL,
+        _metric_cells,
+        _metric_rows,
+    ),
+]
+
 # -- retention and lifecycle ---------------------------------------------------------------------
 
 

@@ -91,6 +91,24 @@ def json_filter(fr: Frames) -> Any:
     return {(None, _label(d)): float(v) for d, v in s.items() if v}
 
 
+def conversion_gmv(fr: Frames) -> Any:
+    f = _in_days(_active(fr["events"]), D0, D1)
+    pays = f[f["event"] == "pay"]
+    pays = pays.assign(amount=pd.to_numeric(_prop(pays, "amount"), errors="coerce"))
+    active = f.groupby("day")["person_id"].nunique()
+    paying = pays.groupby("day")["person_id"].nunique()
+    gmv = pays.groupby("day")["amount"].sum()
+    out: dict[tuple[str, str], float] = {}
+    days = [(_label(d), active[d], paying.get(d, 0), gmv.get(d, 0.0)) for d in active.index]
+    days.append(("total", f["person_id"].nunique(), pays["person_id"].nunique(), gmv.sum()))
+    for day, n_active, n_paying, amount in days:
+        if n_active and n_paying:
+            out[("paid_conversion", day)] = int(n_paying) / int(n_active)
+        if amount:
+            out[("gmv", day)] = float(amount)
+    return out
+
+
 def retention(fr: Frames) -> Any:
     f = _active(fr["events"])
     f = f[f["day"] <= pd.Timestamp(D1 + timedelta(7))]
@@ -241,6 +259,7 @@ PANDAS: dict[str, Callable[[Frames], Any]] = {
     "trends_dau_by_channel": dau_by_channel,
     "trends_gmv_by_day": gmv_by_day,
     "trends_json_filter": json_filter,
+    "metrics_conversion_gmv": conversion_gmv,
     "retention_7d": retention,
     "lifecycle_daily": lifecycle,
     "funnel_4step_24h": funnel,
