@@ -99,6 +99,7 @@ def alternate(fns: dict[str, Callable[[], Any]], runs: int) -> dict[str, list[fl
             cpu = cpu_seconds()
             times[name].append(timed(fn)[0])
             times[f"{name}_cpu"].append(cpu_seconds() - cpu)
+            print(f"  {name}: {times[name][-1]:.3f} s", file=sys.stderr, flush=True)
     return times
 
 
@@ -135,8 +136,13 @@ def measure_case(case: Case, ctx: QueryContext, runs: int) -> dict[str, Any]:
             cur.close()
 
     reset_peak_rss()
+    print(f"{case.name}: first runs", file=sys.stderr, flush=True)
+    cpu = cpu_seconds()
     first_sql_s, rows = timed(hand)
+    sql_cpu = cpu_seconds() - cpu
     first_engine_s, answer = timed(lambda: run_engine(ctx))
+    engine_cpu = cpu_seconds() - cpu - sql_cpu
+    print(f"  sql {first_sql_s:.3f} s, engine {first_engine_s:.3f} s", file=sys.stderr, flush=True)
     want, got = case.canon_sql(rows), case.canon_engine(answer)
     row: dict[str, Any] = {
         "same_answer": same(got, want),
@@ -145,7 +151,11 @@ def measure_case(case: Case, ctx: QueryContext, runs: int) -> dict[str, Any]:
     if not row["same_answer"]:
         row["difference"] = first_difference(got, want)
         return row
-    times = alternate({"engine": lambda: run_engine(ctx), "sql": hand}, runs)
+    if runs > 0:
+        times = alternate({"engine": lambda: run_engine(ctx), "sql": hand}, runs)
+    else:  # --runs 0: the checked first runs are the figures (the 100M world: one run each)
+        times = {"engine": [first_engine_s], "engine_cpu": [engine_cpu]}
+        times |= {"sql": [first_sql_s], "sql_cpu": [sql_cpu]}
     eng, sql = statistics.median(times["engine"]), statistics.median(times["sql"])
     row.update(
         engine=stats(times["engine"], times["engine_cpu"]),
@@ -168,7 +178,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--runs", type=int, default=5, help="timed runs of each; 0: the first (checked) runs only"
+    )
     parser.add_argument("--pandas-runs", type=int, default=5)
     parser.add_argument("--only", default="", help="comma-separated case names")
     parser.add_argument("--no-pandas", action="store_true")
@@ -203,7 +215,7 @@ def main() -> None:
     if not args.no_chdb and any(c.name.startswith("funnel") for c in cases):
         from query_chdb import measure_window_funnel
 
-        wf = measure_window_funnel(store, args.runs, answers)
+        wf = measure_window_funnel(store, max(args.runs, 1), answers)
         funnel = out["cases"].get("funnel_4step_24h", {})
         if "engine" in funnel:
             for spelling in ("joined", "prepared_table"):

@@ -186,7 +186,7 @@ def measure_rest(
                 row = out["cases"][case.name]
                 if case.name not in answers or answers[case.name] is None:
                     continue
-                row.update(_time_case(c, case, answers[case.name], args.runs))
+                row.update(_time_case(c, case, answers[case.name], max(args.runs, 1)))
                 if "rest" in row and "handwritten_sql" in row:
                     sql = row["handwritten_sql"]["median_s"]
                     row["rest_over_sql"] = round(row["rest"]["median_s"] / sql, 2)
