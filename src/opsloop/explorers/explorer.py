@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from opsloop.analytics.catalog.service import load_definitions
+from opsloop.analytics.catalog.catalog import builtin_catalog
+from opsloop.analytics.catalog.service import list_metrics, load_definitions
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import DuckDbEngine
 from opsloop.analytics.segments.service import cohort_resolver
@@ -45,6 +47,11 @@ class Vocabulary:
     events: list[str]
     event_properties: list[str]
     person_properties: list[str]
+    # The catalog's metrics a trend series may chart: (key, zh-CN name, en name).
+    metrics: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def metric_names(self, language: str) -> dict[str, str]:
+        return {key: zh if language == "zh-CN" else en for key, zh, en in self.metrics}
 
     @property
     def breakdowns(self) -> list[str]:
@@ -54,7 +61,12 @@ class Vocabulary:
 def vocabulary(state: AppState, workspace_id: int) -> Vocabulary:
     events = [e for e in event_names(state.store, workspace_id) if e not in PERSON_ONLY_EVENTS]
     event_props, person_props = property_names(state.store, workspace_id)
-    return Vocabulary(events, event_props, person_props)
+    with state.db.session() as s:
+        metrics = [
+            (i.metric.key, i.metric.name.zh_CN, i.metric.name.en)
+            for i in list_metrics(s, workspace_id)
+        ]
+    return Vocabulary(events, event_props, person_props, metrics)
 
 
 def default_form(kind: str, state: AppState, ws: WorkspaceRef, vocab: Vocabulary) -> ExplorerForm:
@@ -73,10 +85,16 @@ def default_form(kind: str, state: AppState, ws: WorkspaceRef, vocab: Vocabulary
     return form
 
 
-def series_names(form: ExplorerForm, language: str) -> list[str]:
-    """Trend series as people read them: 'pay · Unique users', 'Any event · Total events'."""
+def series_names(
+    form: ExplorerForm, language: str, metric_names: Mapping[str, str] | None = None
+) -> list[str]:
+    """Trend series as people read them: 'pay · Unique users', 'Any event · Total events', or a
+    catalog metric's name ('付费转化率')."""
     names = []
     for s in form.series:
+        if s.metric:
+            names.append(_metric_name(s.metric, language, metric_names or {}))
+            continue
         event = translate(language, MSG_ANY_EVENT) if s.event in ("", ANY) else s.event
         math = translate(language, MATH_NAMES[s.math]) % {"property": s.property}
         names.append(f"{event} · {math}")
@@ -106,14 +124,30 @@ def run_body(state: AppState, ws: WorkspaceRef, body: dict[str, Any]) -> dict[st
         return run_query(ctx, query, state.query_cache)
 
 
-def build_outcome(outcome: Outcome, answer: dict[str, Any], language: str) -> Outcome:
-    """The chart and tables of an answer."""
+def _metric_name(key: str, language: str, names: Mapping[str, str]) -> str:
+    if key in names:
+        return names[key]
+    builtin = builtin_catalog()
+    if key in builtin:
+        name = builtin.metrics[key].name
+        return name.zh_CN if language == "zh-CN" else name.en
+    return key
+
+
+def build_outcome(
+    outcome: Outcome,
+    answer: dict[str, Any],
+    language: str,
+    metric_names: Mapping[str, str] | None = None,
+) -> Outcome:
+    """The chart and tables of an answer (`metric_names`: the workspace's metrics by key, in the
+    reader's language, for series that chart one)."""
     form = outcome.form
     body = outcome.body or {}
     answer = {**answer, "breakdown": body.get("breakdown")}
     outcome.answer = answer
     if form.kind == "trends":
-        names = series_names(form, language)
+        names = series_names(form, language, metric_names)
         bars = form.display == "bar"
         outcome.chart = trends_chart(
             answer, language, display="bar" if bars else "line", names=names
@@ -148,4 +182,4 @@ def explore(
     except InvalidInput as exc:
         outcome.problem = exc
         return outcome, vocab
-    return build_outcome(outcome, answer, language), vocab
+    return build_outcome(outcome, answer, language, vocab.metric_names(language)), vocab

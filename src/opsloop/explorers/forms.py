@@ -52,6 +52,7 @@ class SeriesRow:
     event: str = ANY
     math: str = "unique_users"
     property: str = ""
+    metric: str = ""  # a catalog metric's key: the series is that metric (event, math unused)
 
 
 @dataclass
@@ -137,12 +138,14 @@ def _filters(params: Params) -> list[FilterRow]:
 
 def _series(params: Params) -> list[SeriesRow]:
     events, maths, props = _many(params, "se"), _many(params, "sm"), _many(params, "sp")
+    metrics = _many(params, "sk")
     rows = []
     for i, event in enumerate(events[:MAX_ROWS]):
         math = maths[i] if i < len(maths) and maths[i] else "total"
         if math not in MATHS:
             raise InvalidInput(f"unknown math {math!r}", f"sm[{i}]")
-        rows.append(SeriesRow(event or ANY, math, props[i] if i < len(props) else ""))
+        metric = metrics[i] if i < len(metrics) else ""
+        rows.append(SeriesRow(event or ANY, math, props[i] if i < len(props) else "", metric))
     return rows or [SeriesRow()]
 
 
@@ -243,7 +246,9 @@ def to_query(form: ExplorerForm) -> dict[str, Any]:
     filters = query_filters(form)
     if form.kind == "trends":
         q["series"] = [
-            {"event": s.event or ANY, "math": s.math}
+            {"metric": s.metric}
+            if s.metric
+            else {"event": s.event or ANY, "math": s.math}
             | ({"property": s.property} if s.math in NUMERIC_MATHS else {})
             for s in form.series
         ]

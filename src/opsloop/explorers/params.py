@@ -21,8 +21,10 @@ def form_params(form: ExplorerForm) -> Params:
     """The parameters that give this form back through read_form."""
     p: Params = [("from", form.date_from), ("to", form.date_to)]
     if form.kind == "trends":
+        metrics = any(s.metric for s in form.series)
         for s in form.series:
             p += [("se", s.event), ("sm", s.math), ("sp", s.property)]
+            p += [("sk", s.metric)] if metrics else []
         p.append(("interval", form.interval))
         if form.compare:
             p.append(("compare", form.compare))
@@ -87,7 +89,10 @@ def form_from_query(query: dict[str, Any]) -> ExplorerForm:
     if kind == "trends":
         form.series = [
             SeriesRow(
-                str(s.get("event", ANY)), str(s.get("math", "total")), str(s.get("property") or "")
+                str(s.get("event", ANY)),
+                str(s.get("math", "total")),
+                str(s.get("property") or ""),
+                str(s.get("metric") or ""),
             )
             for s in query.get("series", [])
         ] or [SeriesRow()]

@@ -13,6 +13,7 @@ from opsloop.accounts.pages import HOME
 from opsloop.accounts.pages import router as accounts_router
 from opsloop.audit.pages import router as audit_router
 from opsloop.events.pages import router as events_router
+from opsloop.explorers.metric_pages import router as metrics_router
 from opsloop.explorers.pages import router as explorers_router
 from opsloop.explorers.segment_pages import router as segments_router
 from opsloop.insights.pages import router as insights_router
@@ -53,6 +54,7 @@ router.include_router(accounts_router)
 router.include_router(events_router)
 router.include_router(segments_router)  # before /analysis/{kind}
 router.include_router(explorers_router)
+router.include_router(metrics_router)
 router.include_router(insights_router)
 router.include_router(overview_router)
 router.include_router(users_router)
