@@ -79,7 +79,7 @@ def test_profile_shows_properties_segments_and_a_paged_timeline(
     signed_in: httpx.Client, live_server: LiveServer
 ) -> None:
     with live_server.app_state.db.session() as s:
-        create_segment(
+        shanghai = create_segment(
             s,
             live_server.workspace.id,
             "上海用户",
@@ -100,7 +100,9 @@ def test_profile_shows_properties_segments_and_a_paged_timeline(
     )
     assert props == {"city": "上海", "channel": "小红书", "name": "Alice"}
     segments = re.search(r'data-testid="profile-segments">(.*?)</ul>', html, re.S)
-    assert segments and re.findall(r"<li>([^<]+)</li>", segments.group(1)) == ["上海用户"]
+    assert segments
+    links = re.findall(r'<li><a href="([^"]+)">([^<]+)</a></li>', segments.group(1))
+    assert links == [(f"/analysis/segments?segment={shanghai.id}", "上海用户")]
     events = re.findall(r'<span class="event-name">([^<]+)</span>', html)
     assert len(events) == 50 and set(events) == {"view_item"}
     older = re.search(r'href="([^"]+)" data-testid="timeline-older"', html)

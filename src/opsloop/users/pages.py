@@ -12,18 +12,19 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opsloop.accounts.permissions import Permission
-from opsloop.analytics.context import QueryContext
-from opsloop.analytics.engine import DuckDbEngine
-from opsloop.analytics.segments.service import segments_of
 from opsloop.errors import NotFound
 from opsloop.explorers.explorer import run_body
 from opsloop.explorers.forms import FilterRow
-from opsloop.explorers.pages import OPERATORS
+from opsloop.explorers.pages import OPERATORS, PERIODS
+from opsloop.users.profile import person_profile
 from opsloop.users.search import ACTIVE_CHOICES, EXPORT_LIMIT, PAGE, find, read_search
 from opsloop.web.access import require_page
+from opsloop.web.charts.lifecycle import status_name
+from opsloop.web.charts.rfm import segment_name
 from opsloop.web.charts.spec import translator
 from opsloop.web.console_user import ConsoleUser
 from opsloop.web.deps import StateDep
+from opsloop.web.error_pages import ErrorText, error_page, wants_html
 from opsloop.web.export import Column, ExportTable, export_response
 from opsloop.web.i18n import N_, translate
 from opsloop.web.templating import page_router, render_page
@@ -32,6 +33,10 @@ router = page_router()
 ReaderDep = Annotated[ConsoleUser, Depends(require_page(Permission.READ_DATA))]
 TIMELINE_PAGE = 50
 TIMELINE_EXPORT = 1000
+PERSON_NOT_FOUND = ErrorText(
+    N_("User not found"),
+    N_("No person in this workspace has this distinct ID. Search the users to find the right one."),
+)
 
 
 def _params(request: Request) -> list[tuple[str, str]]:
@@ -163,14 +168,17 @@ def profile_page(
     cursor: str | None = None,
 ) -> HTMLResponse:
     ws = user.workspace
+    if state.store.get_person(ws.id, distinct_id) is None and wants_html(request):
+        return error_page(
+            request, 404, detail=distinct_id, text=PERSON_NOT_FOUND, language=user.language
+        )
     person = _person(state, user, distinct_id)
     body: dict[str, Any] = {"kind": "timeline", "distinct_id": distinct_id, "limit": TIMELINE_PAGE}
     if cursor:
         body["cursor"] = cursor
     timeline = run_body(state, ws, body)
-    with state.db.session() as s:
-        ctx = QueryContext(ws.id, ws.timezone, DuckDbEngine(state.store))
-        segments = segments_of(s, ctx, str(person["id"]))
+    profile = person_profile(state, ws, str(person["id"]), list(person["distinct_ids"]))
+    rfm = profile.rfm.row
     base = f"/users/{quote(distinct_id, safe='')}"
     return render_page(
         request,
@@ -180,7 +188,15 @@ def profile_page(
             "person": person,
             "distinct_id": distinct_id,
             "properties": sorted(person["properties"].items()),
-            "segments": segments,
+            "profile": profile,
+            "segments": profile.segments,
+            "rfm_segment": segment_name(rfm, user.language) if rfm else None,
+            "periods": PERIODS,
+            "stage_names": {
+                st.interval: status_name(st.stage, user.language)
+                for st in profile.stages
+                if st.stage
+            },
             "events": [_timeline_row(e) for e in timeline["results"]],
             "older_url": f"{base}?cursor={timeline['next']}" if timeline["next"] else None,
             "newest_url": base if cursor else None,

@@ -260,3 +260,32 @@ def run_rfm(ctx: QueryContext, q: RfmQuery) -> dict[str, Any]:
 def _money(micros: int) -> int | float:
     value = micros / MICROS
     return int(value) if value.is_integer() else value
+
+
+def person_rfm(ctx: QueryContext, q: RfmQuery, person_id: str) -> dict[str, Any] | None:
+    """One person's row of the answer `q` asks for, scored among everyone exactly as run_rfm
+    scores them (the same SQL), with the mean scores that decide "high"; None when the person has
+    no `event` in the window."""
+    d = ctx.dialect
+    rows = ctx.engine.rows(
+        "SELECT recency_days, frequency, micros, r_score, f_score, m_score, seg, n, r_sum, f_sum,"
+        f" m_sum FROM ({rfm_scored_sql(ctx, q)}) AS scored"
+        f" WHERE pid = {d.string(person_id.lower())}"
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    n = int(r[7])
+    return {
+        "person_id": person_id.lower(),
+        "recency_days": int(r[0]),
+        "frequency": int(r[1]),
+        "monetary": _money(int(r[2])),
+        "r_score": int(r[3]),
+        "f_score": int(r[4]),
+        "m_score": int(r[5]),
+        "segment": SEGMENTS[int(r[6])][0],
+        "segment_en": SEGMENTS[int(r[6])][1],
+        "count": n,
+        "mean_scores": {k: int(s) / n for k, s in zip("rfm", r[8:11], strict=True)},
+    }
