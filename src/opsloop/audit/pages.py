@@ -61,6 +61,11 @@ ACTION_LABELS = {
     "import.finished": N_("Events imported"),
     "property.materialized": N_("Property materialized"),
     "property.unmaterialized": N_("Property no longer materialized"),
+    "metric.created": N_("Metric defined"),
+    "metric.changed": N_("Metric changed"),
+    "metric.deleted": N_("Metric deleted"),
+    "spend.imported": N_("Acquisition spend uploaded"),
+    "spend.deleted": N_("Acquisition spend deleted"),
 }
 VIA_LABELS = {
     "console": N_("Console"),
