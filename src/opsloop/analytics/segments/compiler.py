@@ -85,11 +85,19 @@ class RuleCompiler:
     """Turns a parsed rule into a SQL condition over persons `p`, as of a local date."""
 
     def __init__(
-        self, ctx: QueryContext, as_of: date, cohorts: CohortResolver | None = None
+        self,
+        ctx: QueryContext,
+        as_of: date,
+        cohorts: CohortResolver | None = None,
+        person_map: str = "person_distinct_ids",
     ) -> None:
+        """`person_map` may narrow the distinct_id → person map that behaviour and lifecycle
+        conditions read events through (to the persons asked about: their answers depend only on
+        their own events); RFM scores everyone whatever it is."""
         self.ctx = ctx
         self.as_of = as_of
         self.cohorts = cohorts
+        self.person_map = person_map
         self._open: list[int] = []  # saved segments being expanded (to refuse cycles)
 
     def condition(self, rule: Rule) -> str:
@@ -119,6 +127,7 @@ class RuleCompiler:
             events=[rule.event],
             filters=filters,
             with_person=needs_person(filters),
+            person_map=self.person_map,
         )
         if rule.at_least == 0:
             if rule.at_most is None:
@@ -154,6 +163,7 @@ class RuleCompiler:
             self.as_of,
             events=[rule.event],
             columns={"day": d.local_date("e.timestamp", self.ctx.timezone)},
+            person_map=self.person_map,
         )
         cur = f"CAST({d.string(current.isoformat())} AS DATE)"
         prev = f"CAST({d.string(previous.isoformat())} AS DATE)"

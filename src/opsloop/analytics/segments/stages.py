@@ -19,7 +19,13 @@ def lifecycle_stage(
     """new, returning, resurrecting or dormant in the `interval` holding `as_of` (events up to
     `as_of`); None when the person was active in neither that period nor the one before."""
     d = ctx.dialect
-    compiler = RuleCompiler(ctx, as_of)
+    pid = d.string(person_id.lower())
+    # Only this person's events are read: a lifecycle stage depends on nothing else.
+    own_ids = (
+        f"(SELECT * FROM person_distinct_ids WHERE workspace_id = {ctx.workspace_id}"
+        f" AND {d.uuid_text('person_id')} = {pid})"
+    )
+    compiler = RuleCompiler(ctx, as_of, person_map=own_ids)
     cases = " ".join(
         f"WHEN {compiler.condition(LifecycleRule(cast(Stage, stage), interval, event))}"
         f" THEN {d.string(stage)}"
@@ -27,6 +33,6 @@ def lifecycle_stage(
     )
     rows = ctx.engine.rows(
         f"SELECT CASE {cases} END FROM persons AS p WHERE p.workspace_id = {ctx.workspace_id}"
-        f" AND {d.uuid_text('p.id')} = {d.string(person_id.lower())}"
+        f" AND {d.uuid_text('p.id')} = {pid}"
     )
     return None if not rows or rows[0][0] is None else str(rows[0][0])
