@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import orjson
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -297,3 +298,40 @@ def test_the_trends_explorer_charts_a_catalog_metric(analyst: httpx.Client) -> N
         "/analysis/trends?" + urlencode([*params[:3], ("se", "$any"), ("sk", "nope")])
     )
     assert bad.status_code == 400 and "nope" in bad.text
+
+
+def test_a_dashboard_tile_names_a_workspace_metric_series(analyst: httpx.Client) -> None:
+    _post(analyst, "/metrics/new", SUM_FORM)
+    csrf = csrf_of(analyst.get("/metrics?lang=en").text)
+    headers = {"X-CSRF-Token": csrf}
+    query = {"kind": "trends", "series": [{"metric": "pay_amount"}], "interval": "day"}
+    query |= {"date_from": DAYS[0], "date_to": DAYS[-1]}
+    insight = analyst.post(
+        "/api/v1/insights", json={"name": "支付", "query": query}, headers=headers
+    )
+    assert insight.status_code == 201, insight.text
+    board = analyst.post("/api/v1/dashboards", json={"name": "日报"}, headers=headers)
+    assert board.status_code == 201, board.text
+    board_id, insight_id = board.json()["id"], insight.json()["id"]
+    pinned = analyst.post(
+        f"/api/v1/dashboards/{board_id}/tiles", json={"insight_id": insight_id}, headers=headers
+    )
+    assert pinned.status_code == 200, pinned.text
+    tile = analyst.get(f"/dashboards/{board_id}/tiles/{insight_id}")
+    assert tile.status_code == 200
+    spec = re.search(r'class="chart-spec">(.*?)</script>', tile.text, re.S)
+    assert spec
+    rows = _chart_rows(orjson.loads(spec.group(1)))
+    assert {r["series"] for r in rows} == {"Amount paid"}
+    assert [r["value"] for r in rows] == [45.0, 0.0, 7.5]
+
+
+def _chart_rows(spec: Any) -> list[dict[str, Any]]:
+    """The data rows of a chart spec (wherever the spec keeps them)."""
+    if isinstance(spec, list):
+        if spec and all(isinstance(r, dict) and "series" in r for r in spec):
+            return spec
+        return [r for item in spec for r in _chart_rows(item)]
+    if isinstance(spec, dict):
+        return [r for value in spec.values() for r in _chart_rows(value)]
+    return []

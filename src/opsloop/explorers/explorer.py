@@ -58,15 +58,19 @@ class Vocabulary:
         return [*self.event_properties, *(f"person.{p}" for p in self.person_properties)]
 
 
-def vocabulary(state: AppState, workspace_id: int) -> Vocabulary:
-    events = [e for e in event_names(state.store, workspace_id) if e not in PERSON_ONLY_EVENTS]
-    event_props, person_props = property_names(state.store, workspace_id)
+def catalog_names(state: AppState, workspace_id: int) -> list[tuple[str, str, str]]:
+    """The workspace's catalog (built-in and own metrics): (key, zh-CN name, en name)."""
     with state.db.session() as s:
-        metrics = [
+        return [
             (i.metric.key, i.metric.name.zh_CN, i.metric.name.en)
             for i in list_metrics(s, workspace_id)
         ]
-    return Vocabulary(events, event_props, person_props, metrics)
+
+
+def vocabulary(state: AppState, workspace_id: int) -> Vocabulary:
+    events = [e for e in event_names(state.store, workspace_id) if e not in PERSON_ONLY_EVENTS]
+    event_props, person_props = property_names(state.store, workspace_id)
+    return Vocabulary(events, event_props, person_props, catalog_names(state, workspace_id))
 
 
 def default_form(kind: str, state: AppState, ws: WorkspaceRef, vocab: Vocabulary) -> ExplorerForm:

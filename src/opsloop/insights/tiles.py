@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from opsloop.accounts.permissions import Permission
 from opsloop.errors import NotFound, OpsLoopError
-from opsloop.explorers.explorer import Outcome, build_outcome
+from opsloop.explorers.explorer import Outcome, build_outcome, catalog_names
 from opsloop.explorers.params import form_from_query
 from opsloop.insights import dashboards as boards
 from opsloop.insights.access import Viewer
@@ -57,7 +57,12 @@ def tile_view(state: StateDep, user: ConsoleUser, tile: boards.Tile) -> TileView
         return TileView(tile, None, exc.message)
     if insight.kind not in CHARTED_KINDS:
         return TileView(tile, None, None)
-    outcome = build_outcome(Outcome(form_from_query(query), body=query), answer, user.language)
+    form = form_from_query(query)
+    names = None
+    if any(s.metric for s in form.series):
+        catalog = catalog_names(state, user.workspace.id)
+        names = {k: zh if user.language == "zh-CN" else en for k, zh, en in catalog}
+    outcome = build_outcome(Outcome(form, body=query), answer, user.language, names)
     return TileView(tile, outcome.chart, None)
 
 
