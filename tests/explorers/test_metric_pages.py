@@ -225,6 +225,7 @@ def test_the_list_in_both_languages_with_search(
         ({"formula": "pay_amount /"}, "formula", "公式无效", "The formula is not valid", 400),
         ({"formula": "no_such_metric * 2"}, "formula", "公式无效", "The formula is not valid", 400),
         ({"kind": "count", "key": "gmv"}, "key", "此键名已被", "This key is taken", 409),
+        ({"kind": "count", "key": "new"}, "key", "此键名已被", "This key is taken", 409),
         ({"kind": "count", "key": "Bad Key"}, "key", "键名为", "The key is 1–63", 400),
         (
             {"kind": "count", "name_zh": ""},
