@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from opsloop.accounts.models import ROLES
 from opsloop.accounts.pages import login_throttle
@@ -16,7 +18,7 @@ from opsloop.errors import InvalidInput, OpsLoopError, RateLimited
 from opsloop.web.access import client_ip, require_page, work_as
 from opsloop.web.console_user import ConsoleUser
 from opsloop.web.deps import StateDep
-from opsloop.web.forms import Problem, csrf_failed, notice, problem_of
+from opsloop.web.forms import Problem, csrf_failed, notice, problem_of, see_other, submit
 from opsloop.web.i18n import N_
 from opsloop.web.session import SessionData, write_session
 from opsloop.web.templating import page_router, render_page
@@ -50,6 +52,26 @@ TOKEN_PROBLEMS: dict[tuple[str, str | None], str] = {
 def token_caps(role: str) -> list[str]:
     """The roles a member may cap a new token at: theirs ("owner" = no cap) and those below."""
     return ["owner", *(r for r in ROLES if role_rank(r) < role_rank(role))]
+
+
+def token_maker(user: ConsoleUser, name: str, role: str) -> Callable[[Session], CreatedToken]:
+    """The change of a "new API token" form: a token of one's own, its role capped at `role`."""
+
+    def make(s: Session) -> CreatedToken:
+        if role not in token_caps(user.role):
+            raise InvalidInput("choose a role at most yours", "role")
+        return create_token(s, user.workspace.id, user.user_id, name, cap=role)
+
+    return make
+
+
+def token_revoker(
+    user: ConsoleUser, token_id: int, *, any_user: bool
+) -> Callable[[Session], object]:
+    """The change of a "revoke" button: one's own token, or any of the workspace's."""
+    return lambda s: revoke_token(
+        s, user.workspace.id, token_id, user_id=user.user_id, any_user=any_user
+    )
 
 
 def _page(
@@ -141,32 +163,34 @@ def post_token(
     csrf_token: FormStr = "",
 ) -> Response:
     """Make a token and show it, this once."""
-    if (expired := csrf_failed(request, user, csrf_token)) is not None:
-        return expired
-    try:
-        if role not in token_caps(user.role):
-            raise InvalidInput("choose a role at most yours", "role")
-        with work_as(state, user.who) as s:
-            made = create_token(s, user.workspace.id, user.user_id, name, cap=role)
-    except OpsLoopError as exc:
-        problem = problem_of(exc, user.language, TOKEN_PROBLEMS)
-        return _page(
-            request, state, user, token_problem=problem, token_name=name, status_code=exc.status
-        )
-    return _page(request, state, user, created=made)
+    return submit(
+        request,
+        state,
+        user,
+        csrf_token,
+        token_maker(user, name, role),
+        problems=TOKEN_PROBLEMS,
+        show=lambda problem, status: _page(
+            request, state, user, token_problem=problem, token_name=name, status_code=status
+        ),
+        done=lambda made: _page(request, state, user, created=made),
+    )
 
 
 @router.post("/account/tokens/{token_id}/revoke")
 def post_revoke(
     request: Request, state: StateDep, user: AccountDep, token_id: int, csrf_token: FormStr = ""
 ) -> Response:
-    if (expired := csrf_failed(request, user, csrf_token)) is not None:
-        return expired
-    try:
-        with work_as(state, user.who) as s:
-            revoke_token(s, user.workspace.id, token_id, user_id=user.user_id, any_user=False)
-    except OpsLoopError as exc:
-        problem = problem_of(exc, user.language, TOKEN_PROBLEMS)
-        return _page(request, state, user, token_problem=problem, status_code=exc.status)
-    state.ingest.forget_keys()
-    return RedirectResponse("/account?done=token_revoked", status_code=303)
+    return submit(
+        request,
+        state,
+        user,
+        csrf_token,
+        token_revoker(user, token_id, any_user=False),
+        problems=TOKEN_PROBLEMS,
+        show=lambda problem, status: _page(
+            request, state, user, token_problem=problem, status_code=status
+        ),
+        done=see_other("/account?done=token_revoked"),
+        forget_keys=True,
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from opsloop.accounts.members import (
     AddedMember,
@@ -17,12 +17,11 @@ from opsloop.accounts.members import (
 )
 from opsloop.accounts.models import ROLES
 from opsloop.accounts.permissions import Permission, allows, roles_allowed
-from opsloop.errors import OpsLoopError
-from opsloop.web.access import require_page, work_as
+from opsloop.web.access import require_page
 from opsloop.web.console_user import ConsoleUser
 from opsloop.web.deps import StateDep
 from opsloop.web.export import Column, ExportTable, export_response
-from opsloop.web.forms import Problem, csrf_failed, notice, problem_of
+from opsloop.web.forms import Problem, Shower, notice, see_other, submit
 from opsloop.web.i18n import N_, translate
 from opsloop.web.templating import ROLE_NAMES, page_router, render_page
 
@@ -117,16 +116,27 @@ def post_member(
     csrf_token: FormStr = "",
 ) -> Response:
     """Add a member; a new person's generated password is shown on the answer, once."""
-    if (expired := csrf_failed(request, user, csrf_token)) is not None:
-        return expired
-    try:
-        with work_as(state, user.who) as s:
-            added = add_member(s, user.workspace.id, email, role, acting_role=user.role)
-    except OpsLoopError as exc:
-        problem = problem_of(exc, user.language, PROBLEMS)
-        form = {"email": email, "role": role}
-        return _page(request, state, user, problem=problem, form=form, status_code=exc.status)
-    return _page(request, state, user, added=added)
+    return submit(
+        request,
+        state,
+        user,
+        csrf_token,
+        lambda s: add_member(s, user.workspace.id, email, role, acting_role=user.role),
+        problems=PROBLEMS,
+        show=lambda problem, status: _page(
+            request,
+            state,
+            user,
+            problem=problem,
+            form={"email": email, "role": role},
+            status_code=status,
+        ),
+        done=lambda added: _page(request, state, user, added=added),
+    )
+
+
+def _show_problem(request: Request, state: StateDep, user: ConsoleUser) -> Shower:
+    return lambda problem, status: _page(request, state, user, problem=problem, status_code=status)
 
 
 @router.post("/settings/members/{user_id}/role")
@@ -138,34 +148,36 @@ def post_role(
     role: FormStr = "",
     csrf_token: FormStr = "",
 ) -> Response:
-    if (expired := csrf_failed(request, user, csrf_token)) is not None:
-        return expired
-    try:
-        with work_as(state, user.who) as s:
-            change_role(s, user.workspace.id, user_id, role, acting_role=user.role)
-    except OpsLoopError as exc:
-        problem = problem_of(exc, user.language, PROBLEMS)
-        return _page(request, state, user, problem=problem, status_code=exc.status)
-    state.ingest.forget_keys()
-    return RedirectResponse("/settings/members?done=role_changed", status_code=303)
+    return submit(
+        request,
+        state,
+        user,
+        csrf_token,
+        lambda s: change_role(s, user.workspace.id, user_id, role, acting_role=user.role),
+        problems=PROBLEMS,
+        show=_show_problem(request, state, user),
+        done=see_other("/settings/members?done=role_changed"),
+        forget_keys=True,
+    )
 
 
 @router.post("/settings/members/{user_id}/remove")
 def post_remove(
     request: Request, state: StateDep, user: MembersDep, user_id: int, csrf_token: FormStr = ""
 ) -> Response:
-    if (expired := csrf_failed(request, user, csrf_token)) is not None:
-        return expired
-    try:
-        with work_as(state, user.who) as s:
-            remove_member(s, user.workspace.id, user_id, acting_role=user.role)
-    except OpsLoopError as exc:
-        problem = problem_of(exc, user.language, PROBLEMS)
-        return _page(request, state, user, problem=problem, status_code=exc.status)
-    state.ingest.forget_keys()
     # Someone who removed themselves has no access here any more.
     target = "/" if user_id == user.user_id else "/settings/members?done=removed"
-    return RedirectResponse(target, status_code=303)
+    return submit(
+        request,
+        state,
+        user,
+        csrf_token,
+        lambda s: remove_member(s, user.workspace.id, user_id, acting_role=user.role),
+        problems=PROBLEMS,
+        show=_show_problem(request, state, user),
+        done=see_other(target),
+        forget_keys=True,
+    )
 
 
 @router.get("/settings/members/export.{fmt}")

@@ -3,9 +3,11 @@ delete; run an insight; pin, unpin and order a dashboard's insights."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Depends, Response
+from sqlalchemy.orm import Session
 
 from opsloop.accounts.permissions import Permission
 from opsloop.insights import dashboards as boards
@@ -30,10 +32,30 @@ router = APIRouter(prefix="/api/v1", tags=["insights"])
 
 ReaderDep = Annotated[Actor, Depends(require(Permission.READ_DATA))]
 SaverDep = Annotated[Actor, Depends(require(Permission.SAVE_ANALYSES))]
+P = ParamSpec("P")
+T = TypeVar("T")
+# A service function of insights or dashboards: (session, workspace id, viewer, ...).
+ServiceCall = Callable[Concatenate[Session, int, Viewer, P], T]
 
 
 def _viewer(actor: Actor) -> Viewer:
     return Viewer(actor.user_id, actor.role)
+
+
+def _read(
+    state: StateDep, token: Actor, call: ServiceCall[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """`call` for the caller's workspace and as the caller sees it, reading only."""
+    with state.db.session() as s:
+        return call(s, token.workspace.id, _viewer(token), *args, **kwargs)
+
+
+def _change(
+    state: StateDep, token: Actor, call: ServiceCall[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """The same in one transaction that the audit log attributes to the caller."""
+    with work_as(state, token.who) as s:
+        return call(s, token.workspace.id, _viewer(token), *args, **kwargs)
 
 
 def _insight(i: service.InsightInfo) -> InsightPublic:
@@ -47,55 +69,42 @@ def _board(d: boards.DashboardInfo) -> DashboardPublic:
 @router.get("/insights", summary="Saved insights", response_model=list[InsightPublic])
 def list_insights(state: StateDep, token: ReaderDep) -> list[InsightPublic]:
     """The insights the caller owns and those shared in the workspace, latest changed first."""
-    with state.db.session() as s:
-        found = service.list_insights(s, token.workspace.id, _viewer(token))
-    return [_insight(i) for i in found]
+    return [_insight(i) for i in _read(state, token, service.list_insights)]
 
 
 @router.post("/insights", status_code=201, summary="Save an insight", response_model=InsightPublic)
 def create_insight(body: InsightCreate, state: StateDep, token: SaverDep) -> InsightPublic:
     """The query is checked as POST /api/v1/query checks it; errors name `query.<field>`."""
-    with work_as(state, token.who) as s:
-        return _insight(
-            service.create_insight(
-                s,
-                token.workspace.id,
-                _viewer(token),
-                body.name,
-                body.query,
-                description=body.description,
-                shared=body.shared,
-                rolling=body.rolling,
-            )
+    return _insight(
+        _change(
+            state,
+            token,
+            service.create_insight,
+            body.name,
+            body.query,
+            description=body.description,
+            shared=body.shared,
+            rolling=body.rolling,
         )
+    )
 
 
 @router.get("/insights/{insight_id}", summary="One insight", response_model=InsightPublic)
 def get_insight(insight_id: int, state: StateDep, token: ReaderDep) -> InsightPublic:
-    with state.db.session() as s:
-        return _insight(service.get_insight(s, token.workspace.id, _viewer(token), insight_id))
+    return _insight(_read(state, token, service.get_insight, insight_id))
 
 
 @router.patch("/insights/{insight_id}", summary="Change an insight", response_model=InsightPublic)
 def update_insight(
     insight_id: int, body: InsightUpdate, state: StateDep, token: SaverDep
 ) -> InsightPublic:
-    with work_as(state, token.who) as s:
-        return _insight(
-            service.update_insight(
-                s,
-                token.workspace.id,
-                _viewer(token),
-                insight_id,
-                **body.model_dump(exclude_unset=True),
-            )
-        )
+    changes = body.model_dump(exclude_unset=True)
+    return _insight(_change(state, token, service.update_insight, insight_id, **changes))
 
 
 @router.delete("/insights/{insight_id}", status_code=204, summary="Delete an insight")
 def delete_insight(insight_id: int, state: StateDep, token: SaverDep) -> Response:
-    with work_as(state, token.who) as s:
-        service.delete_insight(s, token.workspace.id, _viewer(token), insight_id)
+    _change(state, token, service.delete_insight, insight_id)
     return Response(status_code=204)
 
 
@@ -103,39 +112,35 @@ def delete_insight(insight_id: int, state: StateDep, token: SaverDep) -> Respons
 def insight_results(insight_id: int, state: StateDep, token: ReaderDep) -> dict[str, Any]:
     """The answer of the insight's query (a rolling insight's dates end on the latest day), with
     the query that ran under `query`."""
-    with state.db.session() as s:
-        insight = service.get_insight(s, token.workspace.id, _viewer(token), insight_id)
+    insight = _read(state, token, service.get_insight, insight_id)
     query, answer = run_insight(state, token.workspace, insight)
     return {**answer, "query": query}
 
 
 @router.get("/dashboards", summary="Dashboards", response_model=list[DashboardPublic])
 def list_dashboards(state: StateDep, token: ReaderDep) -> list[DashboardPublic]:
-    with state.db.session() as s:
-        return [_board(d) for d in boards.list_dashboards(s, token.workspace.id, _viewer(token))]
+    return [_board(d) for d in _read(state, token, boards.list_dashboards)]
 
 
 @router.post(
     "/dashboards", status_code=201, summary="Create a dashboard", response_model=DashboardPublic
 )
 def create_dashboard(body: DashboardCreate, state: StateDep, token: SaverDep) -> DashboardPublic:
-    with work_as(state, token.who) as s:
-        return _board(
-            boards.create_dashboard(
-                s,
-                token.workspace.id,
-                _viewer(token),
-                body.name,
-                description=body.description,
-                shared=body.shared,
-            )
+    return _board(
+        _change(
+            state,
+            token,
+            boards.create_dashboard,
+            body.name,
+            description=body.description,
+            shared=body.shared,
         )
+    )
 
 
 @router.get("/dashboards/{dashboard_id}", summary="One dashboard", response_model=DashboardPublic)
 def get_dashboard(dashboard_id: int, state: StateDep, token: ReaderDep) -> DashboardPublic:
-    with state.db.session() as s:
-        return _board(boards.get_dashboard(s, token.workspace.id, _viewer(token), dashboard_id))
+    return _board(_read(state, token, boards.get_dashboard, dashboard_id))
 
 
 @router.patch(
@@ -144,22 +149,13 @@ def get_dashboard(dashboard_id: int, state: StateDep, token: ReaderDep) -> Dashb
 def update_dashboard(
     dashboard_id: int, body: DashboardUpdate, state: StateDep, token: SaverDep
 ) -> DashboardPublic:
-    with work_as(state, token.who) as s:
-        return _board(
-            boards.update_dashboard(
-                s,
-                token.workspace.id,
-                _viewer(token),
-                dashboard_id,
-                **body.model_dump(exclude_unset=True),
-            )
-        )
+    changes = body.model_dump(exclude_unset=True)
+    return _board(_change(state, token, boards.update_dashboard, dashboard_id, **changes))
 
 
 @router.delete("/dashboards/{dashboard_id}", status_code=204, summary="Delete a dashboard")
 def delete_dashboard(dashboard_id: int, state: StateDep, token: SaverDep) -> Response:
-    with work_as(state, token.who) as s:
-        boards.delete_dashboard(s, token.workspace.id, _viewer(token), dashboard_id)
+    _change(state, token, boards.delete_dashboard, dashboard_id)
     return Response(status_code=204)
 
 
@@ -173,17 +169,9 @@ def pin_insight(
 ) -> DashboardPublic:
     """Adds it last (pinning it again changes its width). On a shared dashboard the insight
     becomes shared too."""
-    with work_as(state, token.who) as s:
-        return _board(
-            boards.pin(
-                s,
-                token.workspace.id,
-                _viewer(token),
-                dashboard_id,
-                body.insight_id,
-                width=body.width,
-            )
-        )
+    return _board(
+        _change(state, token, boards.pin, dashboard_id, body.insight_id, width=body.width)
+    )
 
 
 @router.patch(
@@ -194,12 +182,7 @@ def pin_insight(
 def move_insight(
     dashboard_id: int, insight_id: int, body: MoveRequest, state: StateDep, token: SaverDep
 ) -> DashboardPublic:
-    with work_as(state, token.who) as s:
-        return _board(
-            boards.move(
-                s, token.workspace.id, _viewer(token), dashboard_id, insight_id, body.position
-            )
-        )
+    return _board(_change(state, token, boards.move, dashboard_id, insight_id, body.position))
 
 
 @router.delete(
@@ -210,5 +193,4 @@ def move_insight(
 def unpin_insight(
     dashboard_id: int, insight_id: int, state: StateDep, token: SaverDep
 ) -> DashboardPublic:
-    with work_as(state, token.who) as s:
-        return _board(boards.unpin(s, token.workspace.id, _viewer(token), dashboard_id, insight_id))
+    return _board(_change(state, token, boards.unpin, dashboard_id, insight_id))

@@ -1,22 +1,31 @@
 """What the console's settings forms share: the CSRF check, turning a domain error into a message
-in the reader's language, and the notice shown after a change (`?done=`)."""
+in the reader's language, the notice shown after a change (`?done=`), and `submit`, the one way a
+form's POST runs its change."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from opsloop.errors import OpsLoopError
+from opsloop.web.access import work_as
 from opsloop.web.console_user import ConsoleUser
 from opsloop.web.error_pages import SERVER_ERROR, ErrorText, error_page
 from opsloop.web.i18n import N_, translate
+from opsloop.web.state import AppState
 
 MSG_CSRF = N_("This form has expired. Please try again.")
 MSG_INVALID_FIELD = N_("The value of “%(field)s” is not valid.")
 MSG_NOT_FOUND = N_("It is no longer there: someone may have changed it meanwhile.")
+T = TypeVar("T")
+Problems = Mapping[tuple[str, str | None], str] | Callable[[OpsLoopError, str], "Problem"]
+# Shows the form again with a problem and the answer's status.
+Shower = Callable[["Problem", int], Response]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +64,42 @@ def notice(done: str | None, notices: Mapping[str, str], language: str) -> str |
     """The translated notice for `?done=<key>` after a redirect, None for an unknown key."""
     message = notices.get(done or "")
     return translate(language, message) if message else None
+
+
+def see_other(url: str) -> Callable[[object], RedirectResponse]:
+    """`done` for `submit`: go to `url` (a 303, so that reloading does not post again)."""
+    return lambda _result: RedirectResponse(url, status_code=303)
+
+
+def submit(
+    request: Request,
+    state: AppState,
+    user: ConsoleUser,
+    csrf_token: str,
+    change: Callable[[Session], T],
+    *,
+    problems: Problems,
+    show: Shower,
+    done: Callable[[T], Response],
+    forget_keys: bool = False,
+) -> Response:
+    """A console form's POST: the "form expired" page when its CSRF token is not the session's;
+    else `change` runs in one transaction that the audit log attributes to the user. A domain
+    error shows the form again, `show(problem, status)`, its message from `problems` (message ids
+    by (code, field), or a function of the error and the language); success answers
+    `done(result)`, after the ingestion keys are forgotten when `forget_keys` (a change to who
+    may call with which token)."""
+    if (expired := csrf_failed(request, user, csrf_token)) is not None:
+        return expired
+    try:
+        with work_as(state, user.who) as s:
+            result = change(s)
+    except OpsLoopError as exc:
+        if callable(problems):
+            problem = problems(exc, user.language)
+        else:
+            problem = problem_of(exc, user.language, problems)
+        return show(problem, exc.status)
+    if forget_keys:
+        state.ingest.forget_keys()
+    return done(result)

@@ -10,19 +10,18 @@ from zoneinfo import available_timezones
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from opsloop.accounts.account_pages import TOKEN_PROBLEMS, token_caps
+from opsloop.accounts.account_pages import TOKEN_PROBLEMS, token_caps, token_maker, token_revoker
 from opsloop.accounts.permissions import Permission
-from opsloop.errors import InvalidInput, OpsLoopError
 from opsloop.web.access import require_page, work_as
 from opsloop.web.console_user import ConsoleUser
 from opsloop.web.deps import StateDep
 from opsloop.web.export import Column, ExportTable, export_response
-from opsloop.web.forms import Problem, csrf_failed, notice, problem_of
+from opsloop.web.forms import Problem, csrf_failed, notice, see_other, submit
 from opsloop.web.i18n import N_, translate
 from opsloop.web.templating import ROLE_NAMES, page_router, render_page
 from opsloop.workspaces.pages import base_url_of, sdk_guides
 from opsloop.workspaces.service import get_workspace, rotate_ingest_key, update_workspace
-from opsloop.workspaces.tokens import CreatedToken, create_token, list_tokens, revoke_token
+from opsloop.workspaces.tokens import CreatedToken, list_tokens
 
 router = page_router()
 SettingsDep = Annotated[ConsoleUser, Depends(require_page(Permission.MANAGE_WORKSPACE))]
@@ -93,16 +92,22 @@ def post_workspace(
     timezone: FormStr = "",
     csrf_token: FormStr = "",
 ) -> Response:
-    if (expired := csrf_failed(request, user, csrf_token)) is not None:
-        return expired
-    try:
-        with work_as(state, user.who) as s:
-            update_workspace(s, user.workspace.id, name=name, timezone=timezone)
-    except OpsLoopError as exc:
-        problem = problem_of(exc, user.language, WORKSPACE_PROBLEMS)
-        form = {"name": name, "timezone": timezone}
-        return _workspace_page(request, user, problem=problem, form=form, status_code=exc.status)
-    return RedirectResponse("/settings/workspace?done=saved", status_code=303)
+    return submit(
+        request,
+        state,
+        user,
+        csrf_token,
+        lambda s: update_workspace(s, user.workspace.id, name=name, timezone=timezone),
+        problems=WORKSPACE_PROBLEMS,
+        show=lambda problem, status: _workspace_page(
+            request,
+            user,
+            problem=problem,
+            form={"name": name, "timezone": timezone},
+            status_code=status,
+        ),
+        done=see_other("/settings/workspace?done=saved"),
+    )
 
 
 @router.get("/settings/ingest", response_class=HTMLResponse)
@@ -185,35 +190,37 @@ def post_token(
     csrf_token: FormStr = "",
 ) -> Response:
     """Make a token acting as oneself and show it, this once."""
-    if (expired := csrf_failed(request, user, csrf_token)) is not None:
-        return expired
-    try:
-        if role not in token_caps(user.role):
-            raise InvalidInput("choose a role at most yours", "role")
-        with work_as(state, user.who) as s:
-            made = create_token(s, user.workspace.id, user.user_id, name, cap=role)
-    except OpsLoopError as exc:
-        problem = problem_of(exc, user.language, TOKEN_PROBLEMS)
-        return _tokens_page(
-            request, state, user, problem=problem, token_name=name, status_code=exc.status
-        )
-    return _tokens_page(request, state, user, created=made)
+    return submit(
+        request,
+        state,
+        user,
+        csrf_token,
+        token_maker(user, name, role),
+        problems=TOKEN_PROBLEMS,
+        show=lambda problem, status: _tokens_page(
+            request, state, user, problem=problem, token_name=name, status_code=status
+        ),
+        done=lambda made: _tokens_page(request, state, user, created=made),
+    )
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
 def post_revoke(
     request: Request, state: StateDep, user: TokensDep, token_id: int, csrf_token: FormStr = ""
 ) -> Response:
-    if (expired := csrf_failed(request, user, csrf_token)) is not None:
-        return expired
-    try:
-        with work_as(state, user.who) as s:
-            revoke_token(s, user.workspace.id, token_id, user_id=user.user_id, any_user=True)
-    except OpsLoopError as exc:
-        problem = problem_of(exc, user.language, TOKEN_PROBLEMS)
-        return _tokens_page(request, state, user, problem=problem, status_code=exc.status)
-    state.ingest.forget_keys()
-    return RedirectResponse("/settings/tokens?done=token_revoked", status_code=303)
+    return submit(
+        request,
+        state,
+        user,
+        csrf_token,
+        token_revoker(user, token_id, any_user=True),
+        problems=TOKEN_PROBLEMS,
+        show=lambda problem, status: _tokens_page(
+            request, state, user, problem=problem, status_code=status
+        ),
+        done=see_other("/settings/tokens?done=token_revoked"),
+        forget_keys=True,
+    )
 
 
 @router.get("/settings/tokens/export.{fmt}")
