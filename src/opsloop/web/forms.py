@@ -1,6 +1,6 @@
 """What the console's settings forms share: the CSRF check, turning a domain error into a message
-in the reader's language, the notice shown after a change (`?done=`), and `submit`, the one way a
-form's POST runs its change."""
+in the reader's language, the notice shown after a change (`?done=`), and `submit`, which runs a
+form's POST (CSRF, the audited change, the form again on a domain error)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ MSG_CSRF = N_("This form has expired. Please try again.")
 MSG_INVALID_FIELD = N_("The value of “%(field)s” is not valid.")
 MSG_NOT_FOUND = N_("It is no longer there: someone may have changed it meanwhile.")
 T = TypeVar("T")
-Problems = Mapping[tuple[str, str | None], str] | Callable[[OpsLoopError, str], "Problem"]
+Problems = Mapping[tuple[str, str | None], str]  # message ids by (error code, field)
 # Shows the form again with a problem and the answer's status.
 Shower = Callable[["Problem", int], Response]
 
@@ -45,9 +45,7 @@ def csrf_failed(request: Request, user: ConsoleUser, token: str) -> HTMLResponse
     )
 
 
-def problem_of(
-    exc: OpsLoopError, language: str, known: Mapping[tuple[str, str | None], str]
-) -> Problem:
+def problem_of(exc: OpsLoopError, language: str, known: Problems) -> Problem:
     """The message for a domain error: `known[(code, field)]` (a message id), else a generic
     one naming the field."""
     message = known.get((exc.code, exc.field))
@@ -85,8 +83,8 @@ def submit(
 ) -> Response:
     """A console form's POST: the "form expired" page when its CSRF token is not the session's;
     else `change` runs in one transaction that the audit log attributes to the user. A domain
-    error shows the form again, `show(problem, status)`, its message from `problems` (message ids
-    by (code, field), or a function of the error and the language); success answers
+    error shows the form again, `show(problem, status)`, its message from `problems` (see
+    `problem_of`); success answers
     `done(result)`, after the ingestion keys are forgotten when `forget_keys` (a change to who
     may call with which token)."""
     if (expired := csrf_failed(request, user, csrf_token)) is not None:
@@ -95,11 +93,7 @@ def submit(
         with work_as(state, user.who) as s:
             result = change(s)
     except OpsLoopError as exc:
-        if callable(problems):
-            problem = problems(exc, user.language)
-        else:
-            problem = problem_of(exc, user.language, problems)
-        return show(problem, exc.status)
+        return show(problem_of(exc, user.language, problems), exc.status)
     if forget_keys:
         state.ingest.forget_keys()
     return done(result)
