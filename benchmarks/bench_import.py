@@ -95,7 +95,9 @@ def unchecked_store(file: Path, reader: str, folder: Path) -> dict[str, Any]:
     path = folder / f"unchecked-{time.monotonic_ns()}.duckdb"
     store = open_event_store(path)
     con = store.cursor()
-    props = ", ".join(f"'{c}': {c}" for c in ("amount", "category", "qty", "first_order"))
+    columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}('{file}')").fetchall()]
+    core = ("event", "distinct_id", "timestamp")
+    props = ", ".join(f"'{c}': {c}" for c in columns if c not in core)
     try:
         started = time.perf_counter()
         con.execute(
