@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
 
 class OpsLoopError(Exception):
     """Base of every error a user can cause; the web layer maps it to a 4xx JSON body."""
@@ -72,3 +75,36 @@ class StoreWriteFailed(OpsLoopError):
 
     code = "store_write_failed"
     status = 503
+
+
+def most_specific(errors: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The error to report of pydantic's list: the deepest one (a value that fits no member of
+    a union is reported once per member; the member that got furthest says what is wrong)."""
+    if not errors:
+        return {}
+    return max(errors, key=lambda e: len(e.get("loc", ())))  # the first of equals wins
+
+
+def field_of(loc: Sequence[int | str], body: Any, skip: Collection[str] = ()) -> str | None:
+    """The dotted field an error is about (`metrics.0.metric`), as the client wrote it: the
+    parts naming where the value came from (`skip`: "body", "query"), a tagged union's tag
+    (when the body's `kind` says it) and the union members pydantic tried ("constrained-str",
+    "MetricRef") are left out by walking the body along the path."""
+    parts = [p for p in loc if p not in skip]
+    if isinstance(body, dict) and len(parts) > 1 and parts[0] == body.get("kind"):
+        parts = parts[1:]
+    if body is None:
+        return ".".join(str(p) for p in parts) or None
+    kept: list[str] = []
+    here: Any = body
+    for i, part in enumerate(parts):
+        in_dict = isinstance(here, dict) and part in here
+        in_list = isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here)
+        if in_dict or in_list:
+            here = here[part]
+        elif isinstance(here, dict) and i == len(parts) - 1:
+            pass  # a missing key: the field itself
+        else:
+            continue  # a union member's label
+        kept.append(str(part))
+    return ".".join(kept) or None

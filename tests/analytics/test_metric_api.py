@@ -88,7 +88,7 @@ def test_workspace_metrics_over_rest(live_server: LiveServer) -> None:
             (
                 c.post("/api/v1/metrics", json={**DEFINITION, "key": "x", "format": "money"}),
                 422,
-                "formula.format",
+                "format",
             ),
             (c.put("/api/v1/metrics/gmv", json={**DEFINITION, "key": "gmv"}), 409, "key"),
             (c.delete("/api/v1/metrics/gmv"), 409, "key"),
@@ -179,3 +179,8 @@ def test_spend_upload_and_cac_with_the_cache_following_changes(live_server: Live
         assert trends["results"][0]["values"] == [1, 2, 0]
         r = c.post("/api/v1/query", json={**QUERY, "metrics": ["no_such_metric"]})
         assert r.status_code == 400 and r.json()["error"]["field"] == "metrics.0"
+        # An empty key, as a string or a reference, is named as the field at fault.
+        for metrics in ([""], [{"metric": ""}], ["dau", ""]):
+            r = c.post("/api/v1/query", json={**QUERY, "metrics": metrics})
+            assert r.status_code == 422, r.text
+            assert r.json()["error"]["field"].startswith(f"metrics.{len(metrics) - 1}"), r.text

@@ -19,7 +19,7 @@ from opsloop.analytics.cache import CachedAnswer, QueryCache
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.registry import KINDS, QUERY_ADAPTER
 from opsloop.analytics.segments.compiler import Cohort, SavedSegments
-from opsloop.errors import InvalidInput
+from opsloop.errors import InvalidInput, field_of, most_specific
 
 
 def parse_query(payload: Any) -> BaseModel:
@@ -30,10 +30,8 @@ def parse_query(payload: Any) -> BaseModel:
     try:
         query: BaseModel = QUERY_ADAPTER.validate_python(payload)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = [str(p) for p in first["loc"]][1:]  # drop the discriminator tag
-        field = ".".join(loc) or None
-        raise InvalidInput(str(first["msg"]), field) from None
+        first = most_specific(exc.errors())
+        raise InvalidInput(str(first["msg"]), field_of(first["loc"], payload)) from None
     return query
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from opsloop.errors import OpsLoopError
+from opsloop.errors import OpsLoopError, field_of, most_specific
 from opsloop.web.console_user import ConsoleRedirect
 from opsloop.web.error_pages import error_page, wants_html
 from opsloop.web.responses import OrjsonResponse
@@ -84,10 +84,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        first = exc.errors()[0] if exc.errors() else {}
-        loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
+        first = most_specific(exc.errors())
+        field = field_of(first.get("loc", ()), exc.body, skip=("body", "query"))
         message = str(first.get("msg", "invalid request"))
-        return error_answer(request, 422, "invalid_input", message, loc or None)
+        return error_answer(request, 422, "invalid_input", message, field)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

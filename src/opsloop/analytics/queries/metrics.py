@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,6 +32,7 @@ from opsloop.analytics.filters import PropertyFilter
 Compare = Literal["previous_period", "same_period_last_week"]
 ParamValue = str | int | float | bool
 Bv = str | None
+MetricKey = Annotated[str, Field(min_length=1, max_length=63)]
 
 
 class MetricRef(BaseModel):
@@ -40,14 +41,14 @@ class MetricRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    metric: str = Field(min_length=1, max_length=63)
+    metric: MetricKey
     params: dict[str, ParamValue] = Field(default_factory=dict)
     label: str | None = Field(default=None, max_length=200)
 
 
 class MetricsQuery(BaseModel):
     kind: Literal["metrics"] = "metrics"
-    metrics: list[str | MetricRef] = Field(
+    metrics: list[MetricKey | MetricRef] = Field(
         min_length=1, max_length=20, examples=[["dau", "paid_conversion", "gmv"]]
     )
     date_from: date
