@@ -1,18 +1,24 @@
-"""One person's RFM row and lifecycle stage (what the profile shows) on the demo world: the RFM row
-equals that person's row of the full RFM answer, the stage equals a plain-Python reference from
-the person's active days and the lifecycle segment that holds the person; DuckDB and ClickHouse
-agree."""
+"""One person's RFM row, lifecycle stage and first-touch channel (what the profile shows) on the
+demo world: the RFM row equals that person's row of the full RFM answer, the stage equals a
+plain-Python reference from the person's active days and the lifecycle segment that holds the
+person, the channel equals the engine's `$first_touch_channel` over everyone and a pandas
+reference; DuckDB and ClickHouse agree."""
 
 from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from uuid import UUID
 
+import pandas as pd
+
+from opsloop.analytics.catalog.scope import first_touch_sql, person_first_touch
 from opsloop.analytics.queries.rfm import RfmQuery, person_rfm, run_rfm
 from opsloop.analytics.queries.segment import SegmentQuery, segment_person_ids
 from opsloop.analytics.segments.stages import lifecycle_stage
 from opsloop.events.schema import PERSON_ONLY_EVENTS
 from tests.analytics.conftest import END, World
+from tests.analytics.metric_reference import CHANNEL_KEYS
 from tests.analytics.test_retention import period_key
 from tests.analytics.test_rfm import rfm_reference
 
@@ -89,3 +95,29 @@ def test_a_persons_stage_equals_the_reference_and_the_stage_segment(world: World
                 assert holding == ({got} if got else set())
                 seen.add(got)
     assert seen == {None, "new", "returning", "resurrecting", "dormant"}
+
+
+def _reference_first_touch(world: World, as_of: date) -> dict[str, object]:
+    e = world.events[~world.events["event"].isin(PERSON_ONLY_EVENTS)]
+    e = e[e["local"] < pd.Timestamp(as_of) + pd.Timedelta(days=1)]
+    channel = e["props"].map(
+        lambda p: next((p[k] for k in CHANNEL_KEYS if p.get(k) is not None), None)
+    )
+    e = e.assign(channel=channel).dropna(subset=["channel"]).sort_values("ts", kind="stable")
+    return e.groupby("person_id")["channel"].first().to_dict()
+
+
+def test_a_persons_first_touch_channel_is_the_engines(world: World) -> None:
+    for as_of in (END, END - timedelta(days=20)):
+        everyone = dict(world.duck.engine.rows(first_touch_sql(world.duck, as_of)))
+        everyone = {str(pid): channel for pid, channel in everyone.items()}
+        reference = _reference_first_touch(world, as_of)
+        assert everyone == reference
+        # Persons first seen after as_of have no channel yet, nor has an unknown person.
+        without = sorted(set(world.persons["person_id"]) - set(everyone))[:3]
+        assert len(without) == (0 if as_of == END else 3)
+        sample = [*random.Random(4).sample(sorted(everyone), 12), *without, str(UUID(int=0))]
+        assert len({everyone.get(p) for p in sample}) > 3
+        for pid in sample:
+            got = person_first_touch(world.duck, pid, as_of)
+            assert got == everyone.get(pid) == person_first_touch(world.ch, pid, as_of), pid

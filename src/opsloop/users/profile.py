@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from opsloop.analytics.catalog.scope import person_first_touch
 from opsloop.analytics.context import MAX_RANGE_DAYS, QueryContext
 from opsloop.analytics.engine import DuckDbEngine
 from opsloop.analytics.queries.rfm import RfmQuery, person_rfm
@@ -26,7 +27,6 @@ from opsloop.web.state import AppState
 from opsloop.workspaces.service import WorkspaceRef
 
 INTERVALS: tuple[Interval, ...] = ("day", "week", "month")
-FIRST_TOUCH = "$first_touch_channel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,9 @@ def person_profile(
         segments = segments_of(s, ctx, person_id, as_of)
         rfm = _rfm(state, ws, ctx, person_id)
         stages = [_stage(ctx, person_id, as_of, interval) for interval in INTERVALS]
-    return Profile(as_of, rfm, stages, segments, _activity(state, ws, distinct_ids, as_of))
+        channel = person_first_touch(ctx, person_id, as_of)
+    activity = _activity(state, ws, distinct_ids, as_of, channel)
+    return Profile(as_of, rfm, stages, segments, activity)
 
 
 def _rfm(state: AppState, ws: WorkspaceRef, ctx: QueryContext, person_id: str) -> RfmStanding:
@@ -103,7 +105,9 @@ def _stage(ctx: QueryContext, person_id: str, as_of: date, interval: Interval) -
     return Stage(interval, stage, f"/analysis/segments?{urlencode(segment_params(form))}")
 
 
-def _activity(state: AppState, ws: WorkspaceRef, distinct_ids: list[str], as_of: date) -> Activity:
+def _activity(
+    state: AppState, ws: WorkspaceRef, distinct_ids: list[str], as_of: date, channel: str | None
+) -> Activity:
     since = as_of - timedelta(days=MAX_RANGE_DAYS - 1)
     scope: dict[str, Any] = {
         "date_from": since.isoformat(),
@@ -123,18 +127,6 @@ def _activity(state: AppState, ws: WorkspaceRef, distinct_ids: list[str], as_of:
     lines = {line["series"]: line for line in trends["results"]}
     events = lines[0]
     active = [day for day, n in zip(events["dates"], events["values"], strict=True) if n]
-    touch = run_body(
-        state,
-        ws,
-        {
-            "kind": "metrics",
-            "metrics": ["active_users"],
-            "interval": "month",
-            "breakdown": FIRST_TOUCH,
-            **scope,
-        },
-    )
-    channels = [line["breakdown_value"] for line in touch["results"] if line["total"]]
     return Activity(
         since,
         date.fromisoformat(active[0]) if active else None,
@@ -142,5 +134,5 @@ def _activity(state: AppState, ws: WorkspaceRef, distinct_ids: list[str], as_of:
         int(events["total"] or 0),
         int(lines[1]["total"] or 0) if 1 in lines else 0,
         float(lines[2]["total"] or 0) if 2 in lines else 0.0,
-        str(channels[0]) if channels and channels[0] is not None else None,
+        channel,
     )

@@ -157,21 +157,7 @@ class Scope:
 
     def first_touch_sql(self) -> str:
         """(person_id, channel): each person's first-touch channel, up to the range's end."""
-        d = self.ctx.dialect
-        texts = ", ".join(property_text(d, name) for name in CHANNEL_PROPERTIES)
-        channel = f"coalesce({texts})"
-        events = events_source(
-            self.ctx,
-            None,
-            self.date_to,
-            columns={"channel": channel, "ord": d.uuid_order("e.uuid")},
-            extra_where=[f"{channel} IS NOT NULL"],
-        )
-        ranked = (
-            "SELECT person_id, channel, row_number() OVER"
-            f" (PARTITION BY person_id ORDER BY ts, ord) AS rn FROM ({events}) AS fe"
-        )
-        return f"SELECT person_id, channel FROM ({ranked}) AS r WHERE rn = 1"
+        return first_touch_sql(self.ctx, self.date_to)
 
     def members_sql(self, segment_id: int, columns: str = "p.id AS person_id") -> str:
         """SELECT `columns` (SQL over persons `p`) of a saved segment's members, as of the
@@ -190,6 +176,42 @@ class Scope:
             name = d.string(self.names.get(sid, f"segment {sid}"))
             parts.append(self.members_sql(sid, f"p.id AS person_id, {name} AS name"))
         return " UNION ALL ".join(parts)
+
+
+def first_touch_sql(
+    ctx: QueryContext, date_to: date, person_map: str = "person_distinct_ids"
+) -> str:
+    """(person_id, channel): each person's first-touch channel, up to `date_to`; `person_map`
+    may narrow the distinct_id → person map to the persons asked about (a person's first touch
+    depends only on their own events)."""
+    d = ctx.dialect
+    texts = ", ".join(property_text(d, name) for name in CHANNEL_PROPERTIES)
+    channel = f"coalesce({texts})"
+    events = events_source(
+        ctx,
+        None,
+        date_to,
+        columns={"channel": channel, "ord": d.uuid_order("e.uuid")},
+        extra_where=[f"{channel} IS NOT NULL"],
+        person_map=person_map,
+    )
+    ranked = (
+        "SELECT person_id, channel, row_number() OVER"
+        f" (PARTITION BY person_id ORDER BY ts, ord) AS rn FROM ({events}) AS fe"
+    )
+    return f"SELECT person_id, channel FROM ({ranked}) AS r WHERE rn = 1"
+
+
+def person_first_touch(ctx: QueryContext, person_id: str, date_to: date) -> str | None:
+    """One person's `$first_touch_channel` up to `date_to` (None: no event of theirs carries a
+    channel), reading only that person's events."""
+    d = ctx.dialect
+    own_ids = (
+        f"(SELECT * FROM person_distinct_ids WHERE workspace_id = {ctx.workspace_id}"
+        f" AND {d.uuid_text('person_id')} = {d.string(person_id.lower())})"
+    )
+    rows = ctx.engine.rows(f"SELECT channel FROM ({first_touch_sql(ctx, date_to, own_ids)}) AS ft")
+    return None if not rows or rows[0][0] is None else str(rows[0][0])
 
 
 # -- buckets of local dates ------------------------------------------------------------------------
