@@ -3,17 +3,31 @@ turned into a definition in the catalog's format (validated by the catalog servi
 routes validate theirs), and a stored definition back into the form.
 
 The form edits the common kinds: counts, unique users, sum / average / minimum / maximum /
-percentile of a numeric property, distinct values of a property, and formulas over other metrics.
-Fields it does not show (filters, parameters, `min_days`, ...) are kept when a metric is edited
-without changing its kind.
+percentile of a numeric property, distinct values of a property, and formulas over other metrics,
+with the event kinds' property filters and the parameters their values may name (rows: see
+`metric_rows`). Fields it does not show (`min_days`, ...) are kept when a metric is edited without
+changing its kind.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opsloop.errors import InvalidInput, OpsLoopError
+from opsloop.explorers.forms import FilterRow
+from opsloop.explorers.metric_rows import (
+    Pairs,
+    ParameterRow,
+    filter_definitions,
+    parameter_definitions,
+    read_filter_rows,
+    read_parameter_rows,
+    row_field,
+    row_label,
+    stored_filter_rows,
+    stored_parameter_rows,
+)
 from opsloop.web.forms import Problem
 from opsloop.web.i18n import N_, translate
 
@@ -81,6 +95,14 @@ MSG_FORMULA = N_(
 )
 MSG_REQUIRED = N_("“%(field)s” is required.")
 MSG_IN_USE = N_("Other metrics' formulas use this metric: change them first.")
+MSG_UNDECLARED = N_(
+    "This filter's value names a parameter the metric does not declare: add it under "
+    "Parameters, or write the value itself."
+)
+MSG_PARAMETER_NAME = N_(
+    "A parameter's name is 1–63 lowercase letters, digits or underscores, starting with a "
+    "letter, and each name appears once."
+)
 
 
 @dataclass
@@ -99,17 +121,24 @@ class MetricForm:
     formula: str = ""
     format: str = "number"
     decimals: str = "0"
+    filters: list[FilterRow] = field(default_factory=list)
+    parameters: list[ParameterRow] = field(default_factory=list)
 
-    def values(self) -> dict[str, str]:
-        return asdict(self)
+
+TEXT_INPUTS = tuple(
+    n for n in MetricForm.__dataclass_fields__ if n not in ("filters", "parameters")
+)
 
 
-def read_metric_form(data: dict[str, str]) -> MetricForm:
-    """The submitted fields (unknown ones ignored), stripped."""
+def read_metric_form(data: dict[str, str], rows: Pairs | None = None) -> MetricForm:
+    """The submitted fields (unknown ones ignored), stripped; `rows` are the form's repeated
+    fields (filters and parameters) in order."""
     form = MetricForm()
-    for name in MetricForm.__dataclass_fields__:
+    for name in TEXT_INPUTS:
         if name in data:
             setattr(form, name, str(data[name]).strip())
+    form.filters = read_filter_rows(rows or [])
+    form.parameters = read_parameter_rows(rows or [])
     return form
 
 
@@ -126,7 +155,7 @@ def form_definition(form: MetricForm, base: dict[str, Any] | None = None) -> dic
     if form.kind not in FORM_KINDS and (base is None or base.get("kind") != form.kind):
         raise InvalidInput(f"kind must be one of {', '.join(FORM_KINDS)}", "kind")
     out: dict[str, Any] = dict(base) if base and base.get("kind") == form.kind else {}
-    for name in ("event", "property", "p", "formula", "currency"):
+    for name in ("event", "property", "p", "formula", "currency", "filters", "parameters"):
         out.pop(name, None)
     out |= {
         "key": form.key,
@@ -148,6 +177,10 @@ def form_definition(form: MetricForm, base: dict[str, Any] | None = None) -> dic
         out["property"] = form.property
     if form.kind == "percentile":
         out["p"] = _number(form.p, "p", float)
+    if "event" in out and form.filters:
+        out["filters"] = filter_definitions(form.filters)
+    if form.parameters:
+        out["parameters"] = parameter_definitions(form.parameters)
     return out
 
 
@@ -178,13 +211,18 @@ def definition_form(definition: dict[str, Any]) -> MetricForm:
         formula=str(definition.get("formula") or ""),
         format=str(definition.get("format", "number")),
         decimals=str(definition.get("decimals", 0)),
+        filters=stored_filter_rows(definition),
+        parameters=stored_parameter_rows(definition),
     )
 
 
-def form_field(field: str | None) -> str | None:
-    """The form field a catalog error names: `name.zh-CN` → name_zh, `event.0` → event."""
+def form_field(field: str | None, parameters: list[ParameterRow] | None = None) -> str | None:
+    """The form field a catalog error names: `name.zh-CN` → name_zh, `event.0` → event,
+    `filters.1.value` → fv-1 (see `metric_rows.row_field`)."""
     if not field:
         return None
+    if (row := row_field(field, parameters or [])) is not None:
+        return row
     head, _, rest = field.partition(".")
     if head in TEXT_FIELDS:
         return f"{head}_zh" if rest.startswith("zh") else f"{head}_en"
@@ -193,9 +231,11 @@ def form_field(field: str | None) -> str | None:
     return None
 
 
-def metric_problem(exc: OpsLoopError, language: str, *, deleting: bool = False) -> Problem:
+def metric_problem(
+    exc: OpsLoopError, language: str, form: MetricForm | None = None, *, deleting: bool = False
+) -> Problem:
     """A catalog error as the form shows it, in the reader's language, naming its field."""
-    field = form_field(exc.field)
+    field = form_field(exc.field, form.parameters if form else None)
     if exc.code == "conflict":
         message = MSG_IN_USE if deleting else MSG_KEY_TAKEN
         return Problem(translate(language, message), field)
@@ -203,6 +243,12 @@ def metric_problem(exc: OpsLoopError, language: str, *, deleting: bool = False) 
         return Problem(translate(language, MSG_KEY), field)
     if field == "formula":
         return Problem(translate(language, MSG_FORMULA), field)
-    label = translate(language, FIELD_LABELS[field]) if field else "?"
+    if field and field.startswith("pn-"):
+        return Problem(translate(language, MSG_PARAMETER_NAME), field)
+    if field and field.startswith("fv-") and "parameter" in exc.message:
+        return Problem(translate(language, MSG_UNDECLARED), field)
+    label = row_label(field, language) if field else None
+    if label is None:
+        label = translate(language, FIELD_LABELS[field]) if field in FIELD_LABELS else "?"
     message = MSG_REQUIRED if "at least 1 character" in exc.message else MSG_INVALID
     return Problem(translate(language, message) % {"field": label}, field)

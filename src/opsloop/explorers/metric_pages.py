@@ -5,6 +5,7 @@ same catalog service (validation, audit log) as /api/v1/metrics."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,19 +18,22 @@ from opsloop.analytics.catalog import service
 from opsloop.analytics.catalog.service import MetricInfo
 from opsloop.errors import InvalidInput, OpsLoopError
 from opsloop.events.activity import DayRange, latest_day
-from opsloop.explorers.explorer import run_body
+from opsloop.explorers.explorer import run_body, vocabulary
 from opsloop.explorers.metric_form import (
     FIELD_LABELS,
     FORM_KINDS,
     FORMATS,
     KIND_NAMES,
     PROPERTY_KINDS,
+    TEXT_INPUTS,
     MetricForm,
     definition_form,
     form_definition,
     metric_problem,
     read_metric_form,
 )
+from opsloop.explorers.metric_rows import edit_rows
+from opsloop.explorers.pages import OPERATORS
 from opsloop.web.access import require_page, work_as
 from opsloop.web.charts import Chart, trends_chart
 from opsloop.web.console_user import ConsoleUser
@@ -49,7 +53,7 @@ NOTICES = {
     "changed": N_("The metric's definition is saved."),
     "deleted": N_("The metric is deleted."),
 }
-FORM_FIELDS = tuple(MetricForm.__dataclass_fields__)
+FORM_FIELDS = TEXT_INPUTS
 
 
 def _name(info: MetricInfo, language: str) -> str:
@@ -124,12 +128,13 @@ def trends_url(key: str, days: DayRange) -> str:
 
 
 @router.get("/metrics/new", response_class=HTMLResponse)
-def new_metric_page(request: Request, user: DefinerDep) -> HTMLResponse:
-    return _form_page(request, user, MetricForm(), None)
+def new_metric_page(request: Request, state: StateDep, user: DefinerDep) -> HTMLResponse:
+    return _form_page(request, state, user, MetricForm(), None)
 
 
 def _form_page(
     request: Request,
+    state: StateDep,
     user: ConsoleUser,
     form: MetricForm,
     editing: MetricInfo | None,
@@ -148,31 +153,54 @@ def _form_page(
         "format_names": FORMATS,
         "labels": FIELD_LABELS,
         "property_kinds": PROPERTY_KINDS,
+        "operators": OPERATORS,
+        "vocab": vocabulary(state, user.workspace.id),
     }
     return render_page(
         request, user, "explorers/metric_form.html", context, nav="metrics", status_code=status_code
     )
 
 
-async def _submitted(request: Request) -> dict[str, str]:
+ROW_INPUTS = ("fp", "fo", "fv", "pn", "pz", "pe")
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    fields: dict[str, str]
+    rows: list[tuple[str, str]]  # the repeated fields (filters, parameters) in order
+    add: str
+    remove: str
+
+    def form(self, **override: str) -> tuple[MetricForm, bool]:
+        """The form, its rows changed by the add / remove button if one sent it (True: show
+        the form again, save nothing)."""
+        form = read_metric_form({**self.fields, **override}, self.rows)
+        return form, edit_rows(form.filters, form.parameters, self.add, self.remove)
+
+
+async def _submitted(request: Request) -> Submitted:
     data = await request.form()
-    return {k: str(v) for k, v in data.items() if k in FORM_FIELDS or k == "csrf_token"}
+    fields = {k: str(v) for k, v in data.items() if k in FORM_FIELDS or k == "csrf_token"}
+    rows = [(k, str(v)) for k, v in data.multi_items() if k in ROW_INPUTS]
+    return Submitted(fields, rows, str(data.get("add") or ""), str(data.get("remove") or ""))
 
 
 @router.post("/metrics/new", response_class=HTMLResponse)
 async def create_metric(request: Request, state: StateDep, user: DefinerDep) -> Response:
-    data = await _submitted(request)
-    if (expired := csrf_failed(request, user, data.get("csrf_token", ""))) is not None:
+    sent = await _submitted(request)
+    if (expired := csrf_failed(request, user, sent.fields.get("csrf_token", ""))) is not None:
         return expired
-    form = read_metric_form(data)
+    form, editing_rows = sent.form()
+    if editing_rows:
+        return _form_page(request, state, user, form, None)
     try:
         with work_as(state, user.who) as s:
             info = service.define_metric(
                 s, user.workspace.id, form_definition(form), created_by=user.user_id
             )
     except OpsLoopError as exc:
-        problem = metric_problem(exc, user.language)
-        return _form_page(request, user, form, None, problem, exc.status)
+        problem = metric_problem(exc, user.language, form)
+        return _form_page(request, state, user, form, None, problem, exc.status)
     return RedirectResponse(f"/metrics/{info.metric.key}?done=created", status_code=303)
 
 
@@ -211,23 +239,25 @@ def edit_metric_page(request: Request, state: StateDep, user: DefinerDep, key: s
     info = _info(state, user, key)
     if info.source != "workspace":
         return RedirectResponse(f"/metrics/{key}", status_code=303)
-    return _form_page(request, user, definition_form(info.to_dict()["definition"]), info)
+    return _form_page(request, state, user, definition_form(info.to_dict()["definition"]), info)
 
 
 @router.post("/metrics/{key}/edit", response_class=HTMLResponse)
 async def edit_metric(request: Request, state: StateDep, user: DefinerDep, key: str) -> Response:
-    data = await _submitted(request)
-    if (expired := csrf_failed(request, user, data.get("csrf_token", ""))) is not None:
+    sent = await _submitted(request)
+    if (expired := csrf_failed(request, user, sent.fields.get("csrf_token", ""))) is not None:
         return expired
     info = _info(state, user, key)
-    form = read_metric_form({**data, "key": key})
+    form, editing_rows = sent.form(key=key)
+    if editing_rows:
+        return _form_page(request, state, user, form, info)
     try:
         definition = form_definition(form, info.to_dict()["definition"])
         with work_as(state, user.who) as s:
             service.replace_metric(s, user.workspace.id, key, definition)
     except OpsLoopError as exc:
-        problem = metric_problem(exc, user.language)
-        return _form_page(request, user, form, info, problem, exc.status)
+        problem = metric_problem(exc, user.language, form)
+        return _form_page(request, state, user, form, info, problem, exc.status)
     return RedirectResponse(f"/metrics/{key}?done=changed", status_code=303)
 
 
@@ -244,5 +274,5 @@ def delete_metric(
         info = _info(state, user, key)
         problem = metric_problem(exc, user.language, deleting=True)
         form = definition_form(info.to_dict()["definition"])
-        return _form_page(request, user, form, info, problem, exc.status)
+        return _form_page(request, state, user, form, info, problem, exc.status)
     return RedirectResponse("/metrics?done=deleted", status_code=303)
