@@ -140,6 +140,22 @@ def test_every_route_declares_one_permission_and_the_table_covers_it(world: Worl
     }
 
 
+def test_console_pages_ask_what_their_rest_routes_ask(world: World) -> None:
+    """A page doing what a REST route does declares the same permission (the walk below then
+    checks every role against it)."""
+    perms = {str(ep): ep.rule.permission for ep in endpoints(world.app)}
+    same = [
+        ("GET /metrics/spend", "GET /api/v1/spend"),
+        ("GET /metrics/spend/export.{fmt}", "GET /api/v1/spend"),
+        ("POST /metrics/spend", "POST /api/v1/spend"),
+        ("POST /metrics/spend/delete", "DELETE /api/v1/spend"),
+        ("POST /metrics/new", "POST /api/v1/metrics"),
+        ("POST /metrics/{key}/edit", "PUT /api/v1/metrics/{key}"),
+        ("POST /metrics/{key}/delete", "DELETE /api/v1/metrics/{key}"),
+    ]
+    assert [(page, perms[page]) for page, _ in same] == [(page, perms[api]) for page, api in same]
+
+
 def test_every_role_gets_what_the_table_allows(world: World) -> None:
     got: dict[str, dict[str, str]] = {}
     want: dict[str, dict[str, str]] = {}

@@ -16,6 +16,7 @@ from opsloop.events.pages import router as events_router
 from opsloop.explorers.metric_pages import router as metrics_router
 from opsloop.explorers.pages import router as explorers_router
 from opsloop.explorers.segment_pages import router as segments_router
+from opsloop.explorers.spend_pages import router as spend_router
 from opsloop.insights.pages import router as insights_router
 from opsloop.overview.pages import router as overview_router
 from opsloop.users.pages import router as users_router
@@ -54,6 +55,7 @@ router.include_router(accounts_router)
 router.include_router(events_router)
 router.include_router(segments_router)  # before /analysis/{kind}
 router.include_router(explorers_router)
+router.include_router(spend_router)  # before /metrics/{key}
 router.include_router(metrics_router)
 router.include_router(insights_router)
 router.include_router(overview_router)

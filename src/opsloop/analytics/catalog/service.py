@@ -27,7 +27,7 @@ from opsloop.audit import record
 from opsloop.errors import Conflict, InvalidInput, NotFound
 
 # Keys a metric cannot take: the console's metric pages use them as addresses.
-RESERVED_KEYS = frozenset({"new"})
+RESERVED_KEYS = frozenset({"new", "spend"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,9 @@ def _checked(session: Session, workspace_id: int, metric: AnyMetric) -> AnyMetri
     if metric.key in builtin_catalog():
         raise Conflict(f"{metric.key!r} is a built-in metric's key: choose another", "key")
     if metric.key in RESERVED_KEYS:
-        raise Conflict(f"{metric.key!r} names a console page (/metrics/new): choose another", "key")
+        raise Conflict(
+            f"{metric.key!r} names a console page (/metrics/{metric.key}): choose another", "key"
+        )
     others = [m for m in _stored(_rows(session, workspace_id)) if m.key != metric.key]
     builtin_catalog().with_metrics([*others, metric])
     return metric

@@ -106,27 +106,58 @@ def parse_spend_json(body: bytes, default_currency: str = DEFAULT_CURRENCY) -> l
     items = data.get("rows") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise InvalidInput('send a list of rows, or {"rows": [...]}', "rows")
-    return _checked([_row(item, f"rows[{i}]", default_currency) for i, item in enumerate(items)])
+    return check_rows([_row(item, f"rows[{i}]", default_currency) for i, item in enumerate(items)])
 
 
-def parse_spend_csv(text: str, default_currency: str = DEFAULT_CURRENCY) -> list[SpendInput]:
-    """A header with channel, date, spend (and optionally currency), then a row per day."""
+@dataclass(frozen=True, slots=True)
+class RefusedRow:
+    """A CSV line that does not read as a spend row: its line number, field and reason."""
+
+    line: int
+    field: str
+    message: str
+
+
+def check_spend_csv(
+    text: str, default_currency: str = DEFAULT_CURRENCY
+) -> tuple[list[SpendInput], list[RefusedRow]]:
+    """The CSV's good rows and every refused line (not only the first), so that a person can
+    fix them all at once. The header must name channel, date and spend."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in COLUMNS[:3] if c not in header]
     if missing:
         raise InvalidInput(f"the CSV header lacks {', '.join(missing)}", missing[0])
-    rows = []
+    rows, refused = [], []
     for i, raw in enumerate(reader):
         item = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+        extra = raw.get(None) or []
+        if any(str(v).strip() for v in extra):
+            refused.append(RefusedRow(i + 2, "columns", "more cells than the header names"))
+            continue
         if not any(item.values()):
             continue  # blank line
         item = {k: v for k, v in item.items() if k in COLUMNS and (v or k != "currency")}
-        rows.append(_row(item, f"line {i + 2}", default_currency))
-    return _checked(rows)
+        try:
+            rows.append(_row(item, f"line {i + 2}", default_currency))
+        except InvalidInput as exc:
+            field = (exc.field or "").rpartition(".")[2]
+            refused.append(RefusedRow(i + 2, field, exc.message.partition(": ")[2]))
+    return rows, refused
 
 
-def _checked(rows: list[SpendInput]) -> list[SpendInput]:
+def parse_spend_csv(text: str, default_currency: str = DEFAULT_CURRENCY) -> list[SpendInput]:
+    """A header with channel, date, spend (and optionally currency), then a row per day; the
+    first refused line is the error."""
+    rows, refused = check_spend_csv(text, default_currency)
+    if refused:
+        first = refused[0]
+        where = f"line {first.line}.{first.field}"
+        raise InvalidInput(f"{where}: {first.message}", where)
+    return check_rows(rows)
+
+
+def check_rows(rows: list[SpendInput]) -> list[SpendInput]:
     if not rows:
         raise InvalidInput("the upload has no rows", "rows")
     if len(rows) > MAX_ROWS:
