@@ -15,7 +15,7 @@ PAGE = 100
 # Segment index as in queries/rfm.py SEGMENTS: M high first, then R, then F.
 RFM_SQL = f"""
 WITH o AS (SELECT m.person_id AS p, {DAY} AS d,
-                  CAST(json_extract_string(e.properties, '$.amount') AS DECIMAL(18, 2)) AS amount
+                  CAST(e.mp_amount__num AS DECIMAL(18, 2)) AS amount
            {events_in(D0, D1)} AND e.event = 'pay'),
      v AS (SELECT p, DATE '{D1}' - max(d) AS rec, count(*) AS f, sum(amount) AS mon
            FROM o GROUP BY p),

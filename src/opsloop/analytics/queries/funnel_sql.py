@@ -40,6 +40,7 @@ from opsloop.analytics.filters import (
 )
 from opsloop.analytics.source import (
     ANY_EVENT,
+    PERSON_MAP,
     event_condition,
     events_source,
     numbered_person_map,
@@ -113,7 +114,7 @@ def step_source(ctx: QueryContext, spec: FunnelSpec, k: int, *, numbered: bool =
         with_person=needs_person(filters, spec.breakdown if k == 0 else None),
         columns=columns,
         extra_where=[] if k == 0 else [f"e.timestamp < {d.timestamp(hi_ext)}"],
-        **({"person_map": numbered_person_map(ctx)} if numbered else {}),
+        person_map=numbered_person_map(ctx) if numbered else PERSON_MAP,
     )
 
 
@@ -144,7 +145,7 @@ def funnel_source(ctx: QueryContext, spec: FunnelSpec, *, numbered: bool = False
         ),
         columns=columns,
         extra_where=[f"e.timestamp < {d.timestamp(hi_ext)}"],
-        **({"person_map": numbered_person_map(ctx)} if numbered else {}),
+        person_map=numbered_person_map(ctx) if numbered else PERSON_MAP,
     )
 
 

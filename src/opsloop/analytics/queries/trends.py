@@ -83,13 +83,17 @@ def _series_rows(
     if s.property:
         columns["value"] = property_number(d, s.property)
     filters = [*q.filters, *s.filters]
+    with_person = needs_person(filters, q.breakdown)
+    # Counts and sums of events need no person unless a filter or the breakdown names one.
+    resolve = with_person or s.math == "unique_users"
     source = events_source(
         ctx,
         date_from,
         date_to,
         events=[s.event],
         filters=filters,
-        with_person=needs_person(filters, q.breakdown),
+        with_person=with_person,
+        resolve_persons=resolve,
         columns=columns,
     )
     agg = _aggregate(ctx, s)
@@ -102,7 +106,8 @@ def _series_rows(
         kept_null = " OR bv IS NULL" if None in keep else ""
         folded = f"CASE WHEN bv IN ({listed or 'NULL'}){kept_null} THEN bv ELSE '{OTHER}' END"
         value = ", value" if s.property else ""
-        source = f"SELECT person_id, ts, event, bucket, {folded} AS bv{value} FROM ({source}) AS f"
+        person = "person_id, " if resolve else ""
+        source = f"SELECT {person}ts, event, bucket, {folded} AS bv{value} FROM ({source}) AS f"
         cells, totals = _cells_and_totals(ctx, source, agg)
     return cells, totals
 
