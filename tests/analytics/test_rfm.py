@@ -49,7 +49,7 @@ def rfm_reference(frame: pd.DataFrame, q: dict[str, Any]) -> pd.DataFrame:
     """One row per scored person (column `person` = the frame's person key): recency_days,
     frequency, monetary, r/f/m scores and segment, ordered as the engine pages them."""
     as_of = q["as_of"]
-    date_from = q.get("date_from", as_of - timedelta(days=365))
+    date_from = q.get("date_from", as_of - timedelta(days=364))  # 365 local days with as_of
     amount = q.get("amount_property", "amount")
     day = frame["local"].dt.date
     e = frame[(frame["event"] == q.get("event", "pay")) & (day >= date_from) & (day <= as_of)]
@@ -159,7 +159,8 @@ def test_a_small_log_scores_by_hand(chdb_pool: ChdbPool) -> None:
         ("b", 7, 1, 5, 1, 1, 2, "general retain"),
         ("c", 6, 1, 0, 2, 1, 1, "general retain"),
     ]
-    assert answer["count"] == 3 and answer["date_from"] == "2025-03-10"
+    # The default window: the 365 local days ending on as_of.
+    assert answer["count"] == 3 and answer["date_from"] == "2025-03-11"
     assert answer["mean_scores"] == {"r": 7 / 3, "f": 2.0, "m": 7 / 3}
 
 

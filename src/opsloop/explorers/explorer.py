@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from opsloop.analytics.catalog.catalog import builtin_catalog
 from opsloop.analytics.catalog.service import list_metrics, load_definitions
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import DuckDbEngine
+from opsloop.analytics.queries.rfm import default_window_start
 from opsloop.analytics.segments.service import cohort_resolver
 from opsloop.analytics.service import parse_query, run_query
 from opsloop.errors import InvalidInput
@@ -25,7 +25,6 @@ from opsloop.web.state import AppState
 from opsloop.workspaces.service import WorkspaceRef
 
 DEFAULT_DAYS = 30
-RFM_WINDOW_DAYS = 365
 # Funnel steps offered on a first visit, where the workspace has these events (a shop's path).
 FUNNEL_GUESS = ("view_item", "add_to_cart", "checkout", "pay")
 MSG_NEED_STEPS = N_("Choose at least two steps to see the funnel.")
@@ -85,7 +84,8 @@ def default_form(kind: str, state: AppState, ws: WorkspaceRef, vocab: Vocabulary
         form.anchor = "none"
     elif kind == "rfm":
         form.event, form.amount_property = "pay", "amount"
-        form.date_from = (days.last - timedelta(days=RFM_WINDOW_DAYS - 1)).isoformat()
+        # The RFM query's own default window, as the rfm_segment rule reads it.
+        form.date_from = default_window_start(days.last).isoformat()
     return form
 
 

@@ -1,8 +1,9 @@
 """RFM layering (RFM 模型): recency, frequency and monetary value per person, scored 1–5, and the
 eight segments of metrics.md ("RFM layering").
 
-Definitions (window = local dates `date_from`..`as_of`, both inclusive; `date_from` defaults to
-`as_of` − 365 days, so the default window holds 366 local days):
+Definitions (window = local dates `date_from`..`as_of`, both inclusive; by default the 365 local
+days ending on `as_of`, i.e. `date_from` = `as_of` − 364 days, counted as a segment rule's "in the
+last N days" is; the console's RFM explorer and the `rfm_segment` rule both take this default):
 - R `recency_days` = whole days from the local date of the person's last `event` in the window to
   `as_of` (0 = paid on `as_of`); F `frequency` = number of `event`s in the window; M `monetary` =
   sum of the numeric `amount_property` over them. An event whose amount is missing or not a number
@@ -40,6 +41,7 @@ from opsloop.analytics.segments.persons import distinct_ids_of
 from opsloop.analytics.source import events_source
 from opsloop.errors import InvalidInput
 
+# Local days in the default window, `as_of` included.
 DEFAULT_WINDOW_DAYS = 365
 MICROS = 1_000_000
 
@@ -86,7 +88,10 @@ class RfmQuery(BaseModel):
     as_of: date | None = Field(
         default=None, description="end of the window and the date recency counts to; default today"
     )
-    date_from: date | None = Field(default=None, description="window start; default as_of − 365")
+    date_from: date | None = Field(
+        default=None,
+        description="window start; default as_of − 364 (the 365 local days ending on as_of)",
+    )
     filters: list[PropertyFilter] = Field(default_factory=list, description="on the order events")
     scoring: Literal["quintile", "thresholds"] = "quintile"
     thresholds: RfmThresholds | None = None
@@ -105,9 +110,14 @@ class RfmQuery(BaseModel):
         return self
 
 
+def default_window_start(as_of: date) -> date:
+    """The first local day of the default window: DEFAULT_WINDOW_DAYS days ending on `as_of`."""
+    return as_of - timedelta(days=DEFAULT_WINDOW_DAYS - 1)
+
+
 def resolve_window(ctx: QueryContext, q: RfmQuery) -> tuple[date, date]:
     as_of = q.as_of or ctx.today()
-    date_from = q.date_from or as_of - timedelta(days=DEFAULT_WINDOW_DAYS)
+    date_from = q.date_from or default_window_start(as_of)
     check_range(date_from, as_of, "as_of")
     return date_from, as_of
 
