@@ -127,7 +127,11 @@ class GroupCommitWriter:
             if self.mode == "row":
                 result = self.store.write_events_row_by_row(events)
             elif len(tables) == len(group):
-                result = self.store.write_events(events, pa.concat_tables(tables))
+                # One chunk: DuckDB scans a many-chunk table on several threads, and for a few
+                # hundred rows handing the chunks out costs more than the scan (about 15% of a
+                # 400-event commit's CPU in the writer alone, 6% of the server's per event).
+                table = pa.concat_tables(tables).combine_chunks()
+                result = self.store.write_events(events, table)
             else:
                 result = self.store.write_events(events)
         except Exception:
