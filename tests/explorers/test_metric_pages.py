@@ -6,12 +6,15 @@ explorer charting a catalog metric."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import openpyxl
 import orjson
 import pandas as pd
 import pytest
@@ -336,3 +339,34 @@ def _chart_rows(spec: Any) -> list[dict[str, Any]]:
     if isinstance(spec, dict):
         return [r for value in spec.values() for r in _chart_rows(value)]
     return []
+
+
+def test_the_catalog_exports_as_the_list_shows_it(
+    analyst: httpx.Client, live_server: LiveServer
+) -> None:
+    _post(analyst, "/metrics/new", SUM_FORM)
+    with live_server.app_state.db.session() as s:
+        infos = list_metrics(s, live_server.workspace.id)
+    analyst.get("/metrics?lang=en")
+    got = analyst.get("/metrics/export.csv")
+    assert got.status_code == 200
+    rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+    assert rows[0] == ["Key", "Name", "Kind", "Unit", "Format", "Formula", "Parameters",
+                       "Description", "Source"]  # fmt: skip
+    assert [r[0] for r in rows[1:]] == [i.metric.key for i in infos]
+    mine = rows[-1]
+    assert mine == ["pay_amount", "Amount paid", "Sum of a property", "CNY", "Currency", "", "",
+                    "Sum of the pay events' amount", "Workspace"]  # fmt: skip
+    feature = next(r for r in rows if r[0] == "feature_users")
+    assert feature[6] == "feature"
+    analyst.get("/metrics?lang=zh-CN")
+    xlsx = analyst.get("/metrics/export.xlsx?" + urlencode({"kind": "formula"}))
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None and sheet.title == "指标"
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert cells[0][:3] == ["键名", "名称", "类型"]
+    formulas = [i for i in infos if i.metric.kind == "formula"]
+    assert [(r[0], r[5]) for r in cells[1:]] == [
+        (i.metric.key, getattr(i.metric, "formula", None)) for i in formulas
+    ]
+    assert 'href="/metrics/export.xlsx?kind=formula"' in analyst.get("/metrics?kind=formula").text

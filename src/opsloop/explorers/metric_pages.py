@@ -38,8 +38,9 @@ from opsloop.web.access import require_page, work_as
 from opsloop.web.charts import Chart, trends_chart
 from opsloop.web.console_user import ConsoleUser
 from opsloop.web.deps import StateDep
+from opsloop.web.export import Column, ExportTable, export_response
 from opsloop.web.forms import Problem, csrf_failed, notice
-from opsloop.web.i18n import N_
+from opsloop.web.i18n import N_, translate
 from opsloop.web.templating import page_router, render_page
 
 router = page_router()
@@ -79,14 +80,10 @@ def metrics_page(
 ) -> HTMLResponse:
     with state.db.session() as s:
         infos = service.list_metrics(s, user.workspace.id)
-    shown = [
-        i
-        for i in infos
-        if (not q.strip() or _matches(i, q.strip()))
-        and (not kind or i.metric.kind == kind)
-        and (not source or i.source == source)
-    ]
+    shown = _shown(infos, q, kind, source)
+    search = urlencode({k: v for k, v in (("q", q), ("kind", kind), ("source", source)) if v})
     context = {
+        "export_query": search,
         "metrics": shown,
         "total": len(infos),
         "q": q,
@@ -118,6 +115,55 @@ def _trend(
         return None, None, metric_problem(exc, user.language), days
     chart = trends_chart(answer, user.language, names=[_name(info, user.language)])
     return chart, answer, None, days
+
+
+def _shown(infos: list[MetricInfo], q: str, kind: str, source: str) -> list[MetricInfo]:
+    return [
+        i
+        for i in infos
+        if (not q.strip() or _matches(i, q.strip()))
+        and (not kind or i.metric.kind == kind)
+        and (not source or i.source == source)
+    ]
+
+
+@router.get("/metrics/export.{fmt}")
+def export_metrics(
+    state: StateDep, user: ReaderDep, fmt: str, q: str = "", kind: str = "", source: str = ""
+) -> Response:
+    """The catalog as the list shows it (same search), names and texts in the reader's
+    language."""
+    with state.db.session() as s:
+        infos = _shown(service.list_metrics(s, user.workspace.id), q, kind, source)
+    lang = user.language
+
+    def t(text: str) -> str:
+        return translate(lang, text)
+
+    def text(value: Any) -> str:
+        return str(value.zh_CN if lang == "zh-CN" else value.en)
+
+    headers = ("Key", "Name", "Kind", "Unit", "Format", "Formula", "Parameters", "Description")
+    table = ExportTable(
+        "metrics",
+        tuple(Column(t(h)) for h in (*headers, "Source")),
+        [
+            (
+                i.metric.key,
+                text(i.metric.name),
+                t(KIND_NAMES[i.metric.kind]),
+                text(i.metric.unit),
+                t(FORMATS[i.metric.format]),
+                getattr(i.metric, "formula", ""),
+                ", ".join(i.parameters),
+                text(i.metric.description),
+                t(N_("Workspace") if i.source == "workspace" else N_("Built-in")),
+            )
+            for i in infos
+        ],
+        sheet=t(N_("Metrics")),
+    )
+    return export_response(table, fmt)
 
 
 def trends_url(key: str, days: DayRange) -> str:
