@@ -1,0 +1,85 @@
+"""`opsloop demo` as a person runs it: it builds a small world, serves it, and prints the URL and
+the login; that login signs in to the console, whose overview shows the world's numbers."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from opsloop.cli.demo import DEMO_EMAIL, DEMO_PASSWORD
+from tests.web.conftest import csrf_of
+
+DEADLINE_S = 240
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _read_until(proc: subprocess.Popen[str], pattern: str) -> str:
+    """The process's output up to the line matching `pattern` (within the deadline)."""
+    assert proc.stdout is not None
+    seen = ""
+    end = time.monotonic() + DEADLINE_S
+    while time.monotonic() < end:
+        ready, _, _ = select.select([proc.stdout], [], [], 1)
+        if not ready:
+            assert proc.poll() is None, seen
+            continue
+        line = proc.stdout.readline()
+        seen += line
+        if re.search(pattern, line):
+            return seen
+        assert line or proc.poll() is None, seen
+    raise AssertionError(f"no {pattern!r} within {DEADLINE_S} s:\n{seen}")
+
+
+@pytest.mark.slow
+def test_the_demo_prints_its_url_and_login_which_sign_in(tmp_path: Path) -> None:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "opsloop.cli.main", "demo", "--data-dir", str(tmp_path),
+           "--port", str(port), "--users", "200", "--days", "28"]  # fmt: skip
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("OPSLOOP_DATA_DIR", None)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, start_new_session=True)  # fmt: skip
+    try:
+        out = _read_until(proc, r"sign in as")
+        url = f"http://127.0.0.1:{port}/"
+        assert url in out
+        assert f"sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}" in out
+        with httpx.Client(base_url=url, timeout=30) as client:
+            end = time.monotonic() + DEADLINE_S
+            while True:  # the server may print before it listens
+                try:
+                    login = client.get("/login")
+                    break
+                except httpx.ConnectError:
+                    assert time.monotonic() < end and proc.poll() is None
+                    select.select([], [], [], 0.2)
+            r = client.post("/login", data={"email": DEMO_EMAIL, "password": DEMO_PASSWORD,
+                                            "csrf_token": csrf_of(login.text)})  # fmt: skip
+            assert (r.status_code, r.headers["location"]) == (303, "/overview")
+            overview = client.get("/overview?lang=en")
+            assert overview.status_code == 200
+            dau = re.search(r'data-testid="kpi-dau".*?data-testid="kpi-value">([^<]+)<',
+                            overview.text, re.S)  # fmt: skip
+            assert dau and int(dau.group(1).replace(",", "")) > 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+        if proc.stdout is not None:
+            proc.stdout.close()
