@@ -20,8 +20,8 @@ from opsloop.accounts.permissions import MINIMUM_ROLE, allows
 from opsloop.web.access import PAGE_DENIED, AccessRule, declared_access
 from tests.web.access_world import Member, World
 
-# Starlette routes FastAPI adds for the documentation: the schema is public by design.
-DOC_PATHS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# The Starlette route FastAPI adds for the schema: public by design (/docs is OpsLoop's own).
+DOC_PATHS = {"/openapi.json"}
 # Path parameters: A's resources where they name one (so another workspace must get 404).
 A_RESOURCE_PARAMS = {"user_id", "token_id", "insight_id", "dashboard_id", "segment_id"}
 JSON = {"Accept": "application/json"}

@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 
 from opsloop import __version__
 from opsloop.accounts.api import router as accounts_router
@@ -74,11 +76,31 @@ def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) ->
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
         responses=ERROR_RESPONSES,
+        # /docs is served below from OpsLoop's own copy of Swagger UI (FastAPI's loads it from a
+        # CDN); ReDoc has no local copy, so it is off.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     # Browser SDKs post from the customer's own site: the ingestion paths answer other origins.
     app.add_middleware(IngestCors)
     app.add_middleware(PathIdGuard)
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])
+    def api_docs() -> HTMLResponse:
+        """The OpenAPI schema in Swagger UI, every file served by OpsLoop (works offline)."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="OpsLoop API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False, dependencies=[Depends(public)])
+    def api_docs_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
 
     @app.get("/healthz", tags=["meta"], summary="Liveness", dependencies=[Depends(public)])
     def healthz() -> dict[str, str]:

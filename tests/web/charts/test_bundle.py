@@ -1,5 +1,5 @@
-"""The chart bundle is vendored as published (checksums as the vendor README records them), with
-its licenses, and OpsLoop serves it itself as JavaScript."""
+"""The chart bundle and Swagger UI are vendored as published (checksums as the vendor README
+records them), with their licenses, and OpsLoop serves them itself as JavaScript and CSS."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from opsloop.web.templating import STATIC_DIR
 from tests.conftest import LiveServer
 
 VENDOR = STATIC_DIR / "vendor"
-FILES = {"vega.min.js": "6.4.0", "vega-lite.min.js": "6.4.3", "vega-embed.min.js": "7.3.0"}
+CHARTS = {"vega.min.js": "6.4.0", "vega-lite.min.js": "6.4.3", "vega-embed.min.js": "7.3.0"}
+FILES = {**CHARTS, "swagger-ui-bundle.js": "5.35.0", "swagger-ui.css": "5.35.0"}
+TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 
 def _recorded() -> dict[str, tuple[str, str]]:
@@ -35,10 +37,12 @@ def test_vendored_files_match_the_recorded_versions_and_checksums() -> None:
             "Redistribution and use in source and binary forms"
             in (VENDOR / f"LICENSE-{package}.txt").read_text()
         )
+    assert "Apache License" in (VENDOR / "LICENSE-swagger-ui.txt").read_text()
+    assert "SmartBear" in (VENDOR / "NOTICE-swagger-ui.txt").read_text()
 
 
 def test_the_files_declare_their_versions() -> None:
-    text = {name: (VENDOR / name).read_text() for name in FILES}
+    text = {name: (VENDOR / name).read_text() for name in CHARTS}
     assert 'version="6.4.0"' in text["vega.min.js"] or '"6.4.0"' in text["vega.min.js"]
     assert '"6.4.3"' in text["vega-lite.min.js"]
     assert '"7.3.0"' in text["vega-embed.min.js"]
@@ -49,6 +53,10 @@ def test_the_server_serves_the_bundle_as_javascript(live_server: LiveServer) -> 
         path = f"/static/vendor/{name}".replace("vendor/../", "")
         r = httpx.get(live_server.url + path, timeout=30)
         assert r.status_code == 200, path
-        assert r.headers["content-type"].startswith("text/javascript")
+        assert r.headers["content-type"].startswith(TYPES[local_suffix(name)])
         local = (VENDOR / name).resolve()
         assert r.content == local.read_bytes()
+
+
+def local_suffix(name: str) -> str:
+    return "." + name.rsplit(".", 1)[1]
