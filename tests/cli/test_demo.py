@@ -83,3 +83,19 @@ def test_the_demo_prints_its_url_and_login_which_sign_in(tmp_path: Path) -> None
         proc.wait(timeout=60)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_the_days_option_starts_where_the_simulator_does(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from opsloop.cli.demo import MIN_DAYS
+    from opsloop.cli.main import app
+    from opsloop.demo.calendar import MIN_DAYS as SIMULATOR_MIN_DAYS
+
+    assert MIN_DAYS == SIMULATOR_MIN_DAYS
+    runner = CliRunner()
+    for command in ("demo", "demo-data"):
+        r = runner.invoke(app, [command, "--data-dir", str(tmp_path), "--days", str(MIN_DAYS - 1)])
+        assert r.exit_code == 2
+        assert "greaterthanorequalto28" in r.output.replace(" ", "").replace("\n", "")
+    assert not (tmp_path / "events.duckdb").exists()

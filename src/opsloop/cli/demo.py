@@ -15,6 +15,9 @@ from opsloop.settings import Settings
 DEMO_WORKSPACE = "demo"
 DEMO_EMAIL = "demo@opsloop.local"
 DEMO_PASSWORD = "opsloop-demo"
+# The simulator's shortest world (opsloop.demo.calendar.MIN_DAYS; not imported, so that the CLI
+# starts without loading the simulator).
+MIN_DAYS = 28
 
 
 def demo_file(settings: Settings) -> Path:
@@ -88,7 +91,9 @@ def build(settings: Settings, users: int, days: int, seed: int, *, quiet: bool) 
 def demo_data(
     data_dir: DataDirOpt = None,
     users: Annotated[int, typer.Option(min=10, help="Number of simulated users")] = 20_000,
-    days: Annotated[int, typer.Option(min=7, max=3660, help="Number of simulated days")] = 90,
+    days: Annotated[
+        int, typer.Option(min=MIN_DAYS, max=3660, help="Number of simulated days")
+    ] = 90,
     seed: Annotated[int, typer.Option(help="Seed: the same seed builds the same world")] = 42,
     as_json: JsonOpt = False,
 ) -> None:
@@ -108,7 +113,7 @@ def demo(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     users: Annotated[int, typer.Option(min=10, help="Users, when the world is built")] = 20_000,
-    days: Annotated[int, typer.Option(min=7, max=3660, help="Days, when it is built")] = 90,
+    days: Annotated[int, typer.Option(min=MIN_DAYS, max=3660, help="Days, when it is built")] = 90,
     seed: Annotated[int, typer.Option(help="Seed, when it is built")] = 42,
 ) -> None:
     """Build the demo world if the data folder has none, then serve it."""
