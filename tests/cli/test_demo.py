@@ -11,12 +11,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 
 from opsloop.cli.demo import DEMO_EMAIL, DEMO_PASSWORD
+from opsloop.demo.spend import ORGANIC, demo_spend
 from tests.web.conftest import csrf_of
 
 DEADLINE_S = 240
@@ -44,6 +47,35 @@ def _read_until(proc: subprocess.Popen[str], pattern: str) -> str:
             return seen
         assert line or proc.poll() is None, seen
     raise AssertionError(f"no {pattern!r} within {DEADLINE_S} s:\n{seen}")
+
+
+def _check_spend(client: httpx.Client, csrf: str) -> None:
+    """The demo's spend table is stored, and CAC by channel is its spend ÷ its new users."""
+    headers = {"X-CSRF-Token": csrf}
+    stored = client.get("/api/v1/spend", headers=headers).json()["results"]
+    days = sorted({r["date"] for r in stored})
+    first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+    assert (last - first).days == 27
+    expected = demo_spend(first, last, 42)
+    got = sorted((r["channel"], r["date"], r["spend"]) for r in stored)
+    assert got == sorted((c, d.isoformat(), v) for c, d, v in expected)
+    body = {
+        "kind": "metrics",
+        "metrics": ["cac", "new_users"],
+        "interval": "month",
+        "date_from": days[0],
+        "date_to": days[-1],
+        "breakdown": "$first_touch_channel",
+    }
+    answer = client.post("/api/v1/query", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    lines = {(r["metric"], r["breakdown_value"]): r["total"] for r in answer.json()["results"]}
+    spend_by: dict[str, float] = defaultdict(float)
+    for channel, _, value in expected:
+        spend_by[channel] += value
+    for channel, spend in spend_by.items():
+        assert lines[("cac", channel)] == pytest.approx(spend / lines[("new_users", channel)])
+    assert lines.get(("cac", ORGANIC)) is None
 
 
 @pytest.mark.slow
@@ -77,6 +109,7 @@ def test_the_demo_prints_its_url_and_login_which_sign_in(tmp_path: Path) -> None
             dau = re.search(r'data-testid="kpi-dau".*?data-testid="kpi-value">([^<]+)<',
                             overview.text, re.S)  # fmt: skip
             assert dau and int(dau.group(1).replace(",", "")) > 0
+            _check_spend(client, csrf_of(overview.text))
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

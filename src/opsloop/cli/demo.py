@@ -25,10 +25,13 @@ def demo_file(settings: Settings) -> Path:
 
 
 def build(settings: Settings, users: int, days: int, seed: int, *, quiet: bool) -> dict[str, Any]:
-    """Create the demo workspace and login, and simulate the world into the event store."""
+    """Create the demo workspace and login, simulate the world into the event store, and upload
+    its acquisition spend table (for CAC)."""
     from opsloop.accounts.service import create_user
+    from opsloop.analytics.catalog.spend import SpendInput, import_spend
     from opsloop.db import open_database
     from opsloop.demo import build_demo_world
+    from opsloop.demo.spend import demo_spend
     from opsloop.events import open_event_store
     from opsloop.workspaces.service import create_workspace, get_workspace
 
@@ -67,6 +70,9 @@ def build(settings: Settings, users: int, days: int, seed: int, *, quiet: bool) 
                     seed=seed,
                     progress=progress,
                 )
+            with db.session() as s:
+                spend = demo_spend(summary.date_from, summary.date_to, seed)
+                import_spend(s, ws.id, [SpendInput(c, d, v, "CNY") for c, d, v in spend])
         finally:
             store.close()
     finally:

@@ -24,7 +24,6 @@ from opsloop.web.i18n import (
     format_date,
     format_day,
     format_day_range,
-    format_number,
     format_time,
     translations,
 )
@@ -65,8 +64,9 @@ class Formatter:
     language: str
     timezone: str = "UTC"
 
-    def number(self, value: float) -> str:
-        return format_number(value, self.language)
+    def number(self, value: float, digits: int | None = None) -> str:
+        """1,234.5; `digits` fixes the decimals (money in a table: 2)."""
+        return formatting.number(value, self.language, digits)
 
     def compact(self, value: float) -> str:
         return format_compact(value, self.language)
