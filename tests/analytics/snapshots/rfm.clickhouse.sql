@@ -11,7 +11,7 @@ FROM materialized_properties;
 
 SELECT pid, recency_days, frequency, micros, r_score, f_score, m_score, seg, toInt64(seg_users), n, r_sum, f_sum, m_sum, toInt64(CASE WHEN rn > 0 AND rn <= 100 THEN 1 ELSE 0 END) AS in_page, toInt64(rn)
 FROM (
-  SELECT *, row_number() OVER (ORDER BY micros DESC, frequency DESC, recency_days ASC, pid ASC) AS rn, count(*) OVER (PARTITION BY seg) AS seg_users, row_number() OVER (PARTITION BY seg ORDER BY pid) AS seg_rn
+  SELECT *, row_number() OVER (ORDER BY micros DESC, frequency DESC, recency_days ASC, toString(person_id) ASC) AS rn, count(*) OVER (PARTITION BY seg) AS seg_users, row_number() OVER (PARTITION BY seg) AS seg_rn
   FROM (
     SELECT person_id, pid, recency_days, frequency, micros, r_score, f_score, m_score, n, r_sum, f_sum, m_sum, toInt64(CASE WHEN (r_score * n > r_sum) AND (f_score * n > f_sum) AND (m_score * n > m_sum) THEN 0 WHEN (r_score * n > r_sum) AND NOT (f_score * n > f_sum) AND (m_score * n > m_sum) THEN 1 WHEN NOT (r_score * n > r_sum) AND (f_score * n > f_sum) AND (m_score * n > m_sum) THEN 2 WHEN NOT (r_score * n > r_sum) AND NOT (f_score * n > f_sum) AND (m_score * n > m_sum) THEN 3 WHEN (r_score * n > r_sum) AND (f_score * n > f_sum) AND NOT (m_score * n > m_sum) THEN 4 WHEN (r_score * n > r_sum) AND NOT (f_score * n > f_sum) AND NOT (m_score * n > m_sum) THEN 5 WHEN NOT (r_score * n > r_sum) AND (f_score * n > f_sum) AND NOT (m_score * n > m_sum) THEN 6 WHEN NOT (r_score * n > r_sum) AND NOT (f_score * n > f_sum) AND NOT (m_score * n > m_sum) THEN 7 END) AS seg
     FROM (

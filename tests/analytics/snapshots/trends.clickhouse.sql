@@ -15,7 +15,7 @@ FROM (
   FROM events AS e
   WHERE e.workspace_id = 1 AND e.timestamp >= toDateTime64('2026-11-01 16:00:00.000000', 6, 'UTC') AND e.timestamp < toDateTime64('2026-11-08 16:00:00.000000', 6, 'UTC') AND e.event IN ('pay')
 ) AS s
-GROUP BY GROUPING SETS ((bv, bucket), (bv)) SETTINGS group_by_use_nulls = 1;
+GROUP BY bv, bucket;
 
 SELECT bv, bucket, toFloat64(uniqExact(person_id))
 FROM (

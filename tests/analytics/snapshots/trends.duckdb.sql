@@ -4,7 +4,7 @@ FROM (
   FROM events AS e
   WHERE e.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-01T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-08T16:00:00+00:00' AND e.event IN ('pay')
 ) AS s
-GROUP BY GROUPING SETS ((bv, bucket), (bv));
+GROUP BY bv, bucket;
 
 SELECT bv, bucket, CAST(count(DISTINCT person_id) AS DOUBLE)
 FROM (

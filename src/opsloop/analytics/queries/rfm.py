@@ -203,8 +203,11 @@ def rfm_scored_sql(ctx: QueryContext, q: RfmQuery) -> str:
 
 
 def _page_sql(ctx: QueryContext, q: RfmQuery, seg: int | None) -> str:
-    """The page's rows (in_page = 1) plus one row per segment carrying its size."""
-    order = "micros DESC, frequency DESC, recency_days ASC, pid ASC"
+    """The page's rows (in_page = 1) plus one row per segment carrying its size. Ties are broken
+    by person id in its text's order, sorted on the UUID itself (uuid_order), which is cheaper
+    than sorting the text; any row of a segment carries its size."""
+    d = ctx.dialect
+    order = f"micros DESC, frequency DESC, recency_days ASC, {d.uuid_order('person_id')} ASC"
     if seg is None:
         rn = f"row_number() OVER (ORDER BY {order})"
         in_page = f"rn > {q.offset} AND rn <= {q.offset + q.limit}"
@@ -213,10 +216,9 @@ def _page_sql(ctx: QueryContext, q: RfmQuery, seg: int | None) -> str:
         in_page = f"seg = {seg} AND rn > {q.offset} AND rn <= {q.offset + q.limit}"
     ranked = (
         f"SELECT *, {rn} AS rn, count(*) OVER (PARTITION BY seg) AS seg_users,"
-        f" row_number() OVER (PARTITION BY seg ORDER BY pid) AS seg_rn"
+        f" row_number() OVER (PARTITION BY seg) AS seg_rn"
         f" FROM ({rfm_scored_sql(ctx, q)}) AS scored_all"
     )
-    d = ctx.dialect
     return (
         f"SELECT pid, recency_days, frequency, micros, r_score, f_score, m_score, seg,"
         f" {d.to_int('seg_users')}, n, r_sum, f_sum, m_sum,"
