@@ -129,3 +129,57 @@ def test_the_table_shows_plain_fields_then_each_list(
     assert lines.index("nodes") < lines.index("links")
     print_table({"kind": "segment", "count": 0, "results": []})
     assert capsys.readouterr().out.splitlines() == ["kind: segment  count: 0", "results: none"]
+
+
+METRICS: dict[str, Any] = {
+    "kind": "metrics",
+    "metrics": [
+        {"key": "dau", "kind": "active_users", "name": {"zh-CN": "日活（DAU）", "en": "DAU"},
+         "description": {"zh-CN": "每个自然日的活跃去重人数。", "en": "Distinct active persons."},
+         "format": "number", "decimals": 0},
+        {"key": "gmv", "kind": "sum", "name": {"zh-CN": "成交总额（GMV）", "en": "GMV"},
+         "description": {"zh-CN": "金额之和。", "en": "Sum of amount."},
+         "format": "currency", "currency": "CNY", "decimals": 2},
+        {"key": "paid_conversion", "kind": "formula", "name": {"zh-CN": "付费转化率",
+         "en": "Paid conversion"}, "description": {"zh-CN": "付费 / 活跃", "en": "paying / active"},
+         "format": "percent", "decimals": 2},
+    ],
+    "results": [
+        {"metric": "dau", "label": "dau", "params": {}, "dates": ["2026-11-01", "2026-11-02"],
+         "values": [240, 247], "total": 243.5},
+        {"metric": "gmv", "label": "gmv", "params": {}, "dates": ["2026-11-01", "2026-11-02"],
+         "values": [8219.2, 4877.85], "total": 13097.05},
+        {"metric": "paid_conversion", "label": "paid_conversion", "params": {},
+         "dates": ["2026-11-01", "2026-11-02"], "values": [0.108333, None], "total": 0.13274},
+    ],
+}  # fmt: skip
+
+
+def test_metric_answers_read_as_the_console_shows_them(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(common.out_console, "width", 200)
+    print_table(METRICS)
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    tables = [[[c.strip() for c in line.split("┃" if "┃" in line else "│")] for line in lines
+               if "│" in line or "┃" in line]]  # fmt: skip
+    rows = tables[0]
+    # The definitions: names in both languages, no prose.
+    assert rows[0] == ["key", "kind", "name", "format", "decimals", "currency"]
+    assert rows[1] == ["dau", "active_users", "日活（DAU） / DAU", "number", "0", ""]
+    assert rows[3][2] == "付费转化率 / Paid conversion"
+    # The values at each metric's decimals, a rate as a percentage; label and params say
+    # nothing the key does not.
+    assert rows[4] == ["metric", "total", "11-01", "11-02"]
+    assert rows[5:] == [
+        ["dau", "244", "240", "247"],
+        ["gmv", "13,097.05", "8,219.20", "4,877.85"],
+        ["paid_conversion", "13.27%", "10.83%", ""],
+    ]
+    assert not any("自然日" in line for line in lines)
+    # --json and --csv keep every field as answered.
+    rows_csv = csv_rows(METRICS)
+    assert rows_csv[0] == {
+        "metric": "dau", "label": "dau", "params": {}, "total": 243.5, "date": "2026-11-01",
+        "value": 240,
+    }  # fmt: skip
