@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from opsloop.cli.common import out_console
+from opsloop.cli.query_readable import Shown, readable
 
 Row = dict[str, Any]
 
@@ -24,24 +25,7 @@ MAX_HEADER_CELLS = 16
 YEAR = re.compile(r"[0-9]{4}-")
 # A dated line's label already says its series, event and math.
 IMPLIED_BY_LABEL = ("series", "event", "math", "compare")
-# Prose (a catalog metric's description) is for --json; a table keeps to names and numbers.
-PROSE_COLUMNS = ("description",)
 LANGUAGES = ("zh-CN", "en")
-# A metrics answer's values, per date and in total, given at their metric's decimals.
-LINE_NUMBERS = ("values", "total", "previous_values", "previous_total")
-
-
-class Fixed(float):
-    """A number shown with a set count of decimals (a money metric's 2: 8,219.20), or as a
-    percentage with them (a rate of 0.13274 at 2: 13.27%)."""
-
-    decimals: int
-    percent: bool
-
-    def __new__(cls, value: float, decimals: int, percent: bool = False) -> Fixed:
-        made = super().__new__(cls, value)
-        made.decimals, made.percent = decimals, percent
-        return made
 
 
 def _is_dict_list(value: Any) -> bool:
@@ -154,10 +138,8 @@ def plain_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, Fixed):
-        if value.percent:
-            return f"{value * 100:,.{value.decimals}f}%"
-        return f"{value:,.{value.decimals}f}"
+    if isinstance(value, Shown):
+        return value.text()
     if isinstance(value, float):
         return f"{value:,.4f}".rstrip("0").rstrip(".")
     if isinstance(value, list):
@@ -197,35 +179,6 @@ def _table(title: str, rows: list[Row]) -> Table:
     return table
 
 
-def _at_metric_decimals(answer: dict[str, Any], rows: list[Row]) -> list[Row]:
-    """Results of catalog metrics with each value at its metric's decimals, as a percentage
-    for a percent metric (from the answer's `metrics`); other rows as they are."""
-    shown = {
-        m["key"]: (m["decimals"], m.get("format") == "percent")
-        for m in answer.get("metrics") or []
-        if isinstance(m, dict) and isinstance(m.get("decimals"), int) and "key" in m
-    }
-
-    def fixed(value: Any, places: int, percent: bool) -> Any:
-        if isinstance(value, list):
-            return [fixed(v, places, percent) for v in value]
-        return Fixed(value, places, percent) if _is_number(value) else value
-
-    out = []
-    for row in rows:
-        how = shown.get(str(row.get("metric")))
-        if how is None:
-            out.append(row)
-            continue
-        out.append({k: fixed(v, *how) if k in LINE_NUMBERS else v for k, v in row.items()})
-    # A label that only repeats the key, parameters that are all empty: nothing to read.
-    if all(r.get("label") == r.get("metric") for r in out):
-        out = [{k: v for k, v in r.items() if k != "label"} for r in out]
-    if all(not r.get("params") for r in out):
-        out = [{k: v for k, v in r.items() if k != "params"} for r in out]
-    return out
-
-
 def print_table(answer: dict[str, Any]) -> None:
     """A line of the answer's plain fields, then its results and other lists as tables."""
     sections = {
@@ -238,11 +191,9 @@ def print_table(answer: dict[str, Any]) -> None:
     )
     out_console.print(Text(plain, style="dim"))
     for name, value in sections.items():
-        rows = unroll_items(_rows(value))
-        rows = [{k: v for k, v in r.items() if k not in PROSE_COLUMNS} for r in rows]
-        if name == "results":
-            rows = _at_metric_decimals(answer, rows)
+        rows, spread = readable(answer, name, unroll_items(_rows(value)))
         rows, note = lines_as_columns(rows, out_console.width)
+        note = "; ".join(n for n in (spread, note) if n) or None
         if not rows:
             out_console.print(Text(f"{name}: none"))
             continue
