@@ -86,3 +86,25 @@ def test_person_ids_give_way_to_distinct_ids_in_tables() -> None:
     assert readable({}, "results", rows)[0] == [{"distinct_id": "u1", "frequency": 3}]
     alone = [{"person_id": "0b6c…", "frequency": 3}]
     assert readable({}, "results", alone)[0] == alone
+
+
+def test_timeline_rows_show_the_local_time_to_the_second() -> None:
+    rows = [
+        {
+            "uuid": "1dc4fbbb-d2d1-456a-8f77-3e0424c37ce8",
+            "event": "pay",
+            "distinct_id": "u1",
+            "timestamp": "2026-11-14T04:05:45.5+00:00",
+            "local_time": "2026-11-14T12:05:45.500000+08:00",
+            "properties": {"amount": 12},
+        }
+    ]
+    shown, _ = readable({"kind": "timeline"}, "results", rows)
+    assert shown == [
+        {
+            "event": "pay",
+            "distinct_id": "u1",
+            "local_time": "2026-11-14 12:05:45 +08:00",
+            "properties": {"amount": 12},
+        }
+    ]

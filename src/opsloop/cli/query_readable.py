@@ -5,6 +5,7 @@ retention row as a rate per period; prose, repeated labels and person ids are le
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 Row = dict[str, Any]
@@ -16,6 +17,10 @@ LINE_NUMBERS = ("values", "total", "previous_values", "previous_total")
 # Shares of 1 (conversion_from_start, repurchase_rate, a metric's change).
 CHANGES = ("change", "total_change")
 PERCENT_DECIMALS = 2
+# An ISO 8601 time with its fraction of a second: 2026-11-14T16:49:20.168267+08:00.
+ISO_TIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?(.*)")
+# Columns a table leaves to --json when the one beside it says the same for a reader.
+GIVES_WAY = {"person_id": "distinct_id", "uuid": "event", "timestamp": "local_time"}
 
 
 def _is_number(value: Any) -> bool:
@@ -120,6 +125,8 @@ def _cells(row: Row) -> Row:
             v = _map(v, lambda x: Fixed(x, PERCENT_DECIMALS, percent=True, signed=True))
         elif _is_duration(k):
             v = _map(v, Duration)
+        elif k == "local_time" and isinstance(v, str) and (m := ISO_TIME.fullmatch(v)):
+            v = f"{m[1]} {m[2]} {m[4]}".rstrip()  # to the second, with the zone's offset
         out[k] = v
     return out
 
@@ -147,9 +154,9 @@ def _rates_by_period(answer: dict[str, Any], rows: list[Row]) -> tuple[list[Row]
 def readable(answer: dict[str, Any], name: str, rows: list[Row]) -> tuple[list[Row], str | None]:
     """`rows` of the answer's section `name` as the table shows them, and a note on what was
     folded (None: nothing)."""
-    rows = [{k: v for k, v in r.items() if k not in PROSE_COLUMNS} for r in rows]
-    if rows and all("distinct_id" in r for r in rows):
-        rows = [{k: v for k, v in r.items() if k != "person_id"} for r in rows]
+    hidden = set(PROSE_COLUMNS)
+    hidden.update(k for k, instead in GIVES_WAY.items() if rows and all(instead in r for r in rows))
+    rows = [{k: v for k, v in r.items() if k not in hidden} for r in rows]
     if name == "results":
         rows = _metric_decimals(answer, rows)
     rows, note = _rates_by_period(answer, rows)
