@@ -96,6 +96,8 @@ def create_app(settings: Settings, *, announce: dict[str, Any] | None = None) ->
             swagger_css_url="/static/vendor/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
             oauth2_redirect_url="/docs/oauth2-redirect",
+            # No badge from the online validator (a request to another site).
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False, dependencies=[Depends(public)])
