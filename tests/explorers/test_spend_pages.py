@@ -207,6 +207,19 @@ def test_pasted_text_filters_pages_and_exports(operator: httpx.Client) -> None:
     assert [(v[0].date(), v[1], v[2]) for v in cells] == want
     assert operator.get("/metrics/spend?from=2026-11-40").status_code == 400
 
+    operator.get("/metrics/spend?lang=zh-CN")
+    by_channel = operator.get("/metrics/spend/channels.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(by_channel.content)).active
+    assert sheet is not None
+    cells = [tuple(c.value for c in row) for row in sheet.iter_rows()]
+    assert cells[0] == ("渠道", "天", "开始日期", "结束日期", "总花费 (CNY)")
+    want_totals = sorted(
+        ((ch, 40, FIRST, FIRST + timedelta(days=39), totals[ch]) for ch in CHANNELS),
+        key=lambda r: -r[4],
+    )
+    got_totals = [(c[0], c[1], c[2].date(), c[3].date(), c[4]) for c in cells[1:]]
+    assert got_totals == [(*w[:4], pytest.approx(w[4])) for w in want_totals]
+
 
 def test_delete_needs_the_box_ticked(operator: httpx.Client, live_server: LiveServer) -> None:
     _upload(operator, _csv(ROWS))

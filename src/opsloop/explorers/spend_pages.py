@@ -155,6 +155,31 @@ def export_spend(
     return export_response(table, fmt)
 
 
+@router.get("/metrics/spend/channels.{fmt}")
+def export_channel_totals(state: StateDep, user: ReaderDep, fmt: str) -> Response:
+    """The page's per-channel totals: days, first and last day, total spend."""
+    with state.db.session() as s:
+        rows = spend_rows(s, user.workspace.id)
+        currency = workspace_currency(s, user.workspace.id) or ""
+
+    def t(text: str) -> str:
+        return translate(user.language, text)
+
+    total = t(N_("Total spend")) + (f" ({currency})" if currency else "")
+    table = ExportTable(
+        name="acquisition-spend-by-channel",
+        columns=(
+            Column(t(N_("Channel"))),
+            Column(t(N_("Days")), "integer"),
+            Column(t(N_("From")), "date"),
+            Column(t(N_("To")), "date"),
+            Column(total, "number"),
+        ),
+        rows=[(c.channel, c.days, c.first, c.last, c.total) for c in channel_summary(rows)],
+    )
+    return export_response(table, fmt)
+
+
 async def _upload(request: Request) -> tuple[str, str, bytes]:
     """The form's CSRF token, the file's name and its bytes: the chosen file, else the pasted
     text (one byte past the limit at most, to tell that it is too large)."""
