@@ -165,6 +165,11 @@ def test_add_and_remove_buttons_change_the_rows_without_saving(
     assert 'value="Feature uses"' in r.text  # the other fields are kept
     r = _post(analyst, "/metrics/new", [*BASE, *FEATURE_FILTER, ("add", "parameter")])
     assert _rows(r.text, "metric-parameter-row") == [["", "", ""]]
+    # An empty row stays while other rows are added; a save leaves it out.
+    blank = [("fp", ""), ("fo", "eq"), ("fv", "")]
+    r = _post(analyst, "/metrics/new", [*BASE, *blank, ("add", "parameter")])
+    assert _rows(r.text, "metric-filter-row") == [["", "eq", ""]]
+    assert _rows(r.text, "metric-parameter-row") == [["", "", ""]]
     pairs = [*BASE, *FEATURE_FILTER, *BIG_FILTER, *FEATURE_PARAMETER, ("remove", "filter:0")]
     r = _post(analyst, "/metrics/new", pairs)
     assert _rows(r.text, "metric-filter-row") == [["amount", "gte", "3"]]
@@ -221,3 +226,14 @@ def test_row_errors_name_the_rows_input_in_both_languages(
         shown = [v for row in _rows(r.text, "metric-filter-row") for v in row]
         assert [v for v in shown if v not in OPS] == [v for k, v in rows if k in ("fp", "fv")]
     assert _stored(live_server) == {}
+
+
+def test_a_save_leaves_empty_rows_out(analyst: httpx.Client, live_server: LiveServer) -> None:
+    blank_filter = [("fp", ""), ("fo", "eq"), ("fv", "")]
+    blank_parameter = [("pn", ""), ("pz", ""), ("pe", "")]
+    r = _post(analyst, "/metrics/new", [*BASE, *blank_filter, *FEATURE_FILTER, *blank_parameter,
+                                         *FEATURE_PARAMETER])  # fmt: skip
+    assert r.status_code == 303, r.text
+    stored = _stored(live_server)["feature_uses"]
+    assert [f["property"] for f in stored["filters"]] == ["feature"]
+    assert list(stored["parameters"]) == ["feature"]

@@ -74,7 +74,7 @@ FIELD_LABELS = {
     "description_en": N_("Description (English)"),
     "unit_zh": N_("Unit (Chinese)"),
     "unit_en": N_("Unit (English)"),
-    "event": N_("Events"),
+    "event": N_("Event names"),
     "property": N_("Property"),
     "p": N_("Percentile (0–1)"),
     "formula": N_("Formula"),

@@ -32,7 +32,7 @@ from opsloop.explorers.metric_form import (
     metric_problem,
     read_metric_form,
 )
-from opsloop.explorers.metric_rows import edit_rows
+from opsloop.explorers.metric_rows import edit_rows, without_blank_rows
 from opsloop.explorers.pages import OPERATORS
 from opsloop.web.access import require_page, work_as
 from opsloop.web.charts import Chart, trends_chart
@@ -221,7 +221,10 @@ class Submitted:
         """The form, its rows changed by the add / remove button if one sent it (True: show
         the form again, save nothing)."""
         form = read_metric_form({**self.fields, **override}, self.rows)
-        return form, edit_rows(form.filters, form.parameters, self.add, self.remove)
+        if edit_rows(form.filters, form.parameters, self.add, self.remove):
+            return form, True
+        form.filters, form.parameters = without_blank_rows(form.filters, form.parameters)
+        return form, False
 
 
 async def _submitted(request: Request) -> Submitted:

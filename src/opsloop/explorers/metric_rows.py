@@ -43,20 +43,28 @@ def _at(values: list[str], i: int) -> str:
 
 
 def read_filter_rows(pairs: Pairs) -> list[FilterRow]:
-    """The submitted filter rows, blank ones left out (an unknown operator is kept: the
-    definition refuses it, naming the row)."""
+    """The submitted filter rows, blank ones included (while rows are being added, an empty
+    one stays); an unknown operator is kept: the definition refuses it, naming the row."""
     props, ops, values = _many(pairs, "fp"), _many(pairs, "fo"), _many(pairs, "fv")
-    rows = [
+    return [
         FilterRow(prop, _at(ops, i) or "eq", _at(values, i))
         for i, prop in enumerate(props[:MAX_ROWS])
     ]
-    return [r for r in rows if r.property or r.value]
 
 
 def read_parameter_rows(pairs: Pairs) -> list[ParameterRow]:
     names, zh, en = _many(pairs, "pn"), _many(pairs, "pz"), _many(pairs, "pe")
-    rows = [ParameterRow(name, _at(zh, i), _at(en, i)) for i, name in enumerate(names[:MAX_ROWS])]
-    return [r for r in rows if r.name or r.description_zh or r.description_en]
+    return [ParameterRow(name, _at(zh, i), _at(en, i)) for i, name in enumerate(names[:MAX_ROWS])]
+
+
+def without_blank_rows(
+    filters: list[FilterRow], parameters: list[ParameterRow]
+) -> tuple[list[FilterRow], list[ParameterRow]]:
+    """The rows a save keeps: those with something typed in them."""
+    return (
+        [r for r in filters if r.property or r.value],
+        [r for r in parameters if r.name or r.description_zh or r.description_en],
+    )
 
 
 def edit_rows(
