@@ -69,6 +69,7 @@ def catalog_names(state: AppState, workspace_id: int) -> list[tuple[str, str, st
         ]
 
 
+PROFILE_OPERATIONS = frozenset({"$set", "$set_once", "$unset"})
 StoreNames = tuple[list[str], list[str], list[str]]  # events, event properties, person properties
 # The event store's names per workspace, with the data version they were read at: every page
 # with pickers needs them, and reading them scans events (~0.5 s on the 20,000-user demo).
@@ -86,7 +87,10 @@ def store_names(store: EventStore, workspace_id: int) -> StoreNames:
     if known is not None and known[0] == version:
         return known[1]
     events = [e for e in event_names(store, workspace_id) if e not in PERSON_ONLY_EVENTS]
-    names: StoreNames = (events, *property_names(store, workspace_id))
+    event_props, person_props = property_names(store, workspace_id)
+    # Profile operations an SDK sends inside an event's properties are no property to pick.
+    event_props = [p for p in event_props if p not in PROFILE_OPERATIONS]
+    names: StoreNames = (events, event_props, person_props)
     with _NAMES_LOCK:
         _NAMES.setdefault(store, {})[workspace_id] = (version, names)
     return names
