@@ -3,7 +3,12 @@ browser signed in and ends the others), and one's own API tokens."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from datetime import datetime
+
+import openpyxl
 
 from opsloop.accounts.throttle import MAX_FAILURES
 from tests.web.access_world import PASSWORD, World
@@ -132,3 +137,25 @@ def test_forms_without_the_csrf_token_change_nothing(world: World) -> None:
     assert [t["name"] for t in world.api(viewer.token, "GET", "/api/v1/tokens").json()] == [
         "viewer token"
     ]
+
+
+def test_own_tokens_export_as_the_list_shows_them(world: World) -> None:
+    viewer = world.members["viewer"]
+    made = world.form(viewer, "/account/tokens", {"name": "日报脚本", "role": "owner"})
+    token = marked_texts(made.text, "new-token")[0]
+    world.as_session(viewer)
+    got = world.client.get("/account/tokens/export.csv")
+    assert got.status_code == 200 and "my-api-tokens.csv" in got.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+    assert rows[0] == ["name", "member", "token", "role", "created_at", "last_used_at"]
+    listed = table_rows(world.page(viewer, "/account").text, "tokens-table")
+    assert [(r[0], r[2], r[3]) for r in rows[1:]] == [(r[0], r[1], r[2]) for r in listed]
+    assert {r[0] for r in rows[1:]} == {"日报脚本", "viewer token"}  # not the admin's
+    assert all(r[1] == viewer.email for r in rows[1:])
+    assert token not in got.text and rows[1][2] == token[:10] + "…"
+    world.as_session(viewer)
+    xlsx = world.client.get("/account/tokens/export.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None
+    created = [row[4].value for row in sheet.iter_rows(min_row=2)]
+    assert len(created) == 2 and all(isinstance(c, datetime) for c in created)

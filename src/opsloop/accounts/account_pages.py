@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
@@ -18,11 +18,18 @@ from opsloop.errors import InvalidInput, OpsLoopError, RateLimited
 from opsloop.web.access import client_ip, require_page, work_as
 from opsloop.web.console_user import ConsoleUser
 from opsloop.web.deps import StateDep
+from opsloop.web.export import Column, ExportTable, export_response
 from opsloop.web.forms import Problem, csrf_failed, notice, problem_of, see_other, submit
-from opsloop.web.i18n import N_
+from opsloop.web.i18n import N_, translate
 from opsloop.web.session import SessionData, write_session
-from opsloop.web.templating import page_router, render_page
-from opsloop.workspaces.tokens import CreatedToken, create_token, list_tokens, revoke_token
+from opsloop.web.templating import ROLE_NAMES, page_router, render_page
+from opsloop.workspaces.tokens import (
+    CreatedToken,
+    TokenInfo,
+    create_token,
+    list_tokens,
+    revoke_token,
+)
 
 router = page_router()
 AccountDep = Annotated[ConsoleUser, Depends(require_page(Permission.USE_ACCOUNT))]
@@ -194,3 +201,41 @@ def post_revoke(
         done=see_other("/account?done=token_revoked"),
         forget_keys=True,
     )
+
+
+@router.get("/account/tokens/export.{fmt}")
+def export_own_tokens(state: StateDep, user: AccountDep, fmt: str) -> Response:
+    """The signed-in member's own API tokens, as the page lists them."""
+    with state.db.session() as s:
+        tokens = list_tokens(s, user.workspace.id, user_id=user.user_id)
+    return tokens_export(tokens, user, "my-api-tokens", fmt)
+
+
+def tokens_export(tokens: Sequence[TokenInfo], user: ConsoleUser, name: str, fmt: str) -> Response:
+    """API tokens as a download (never their value): Settings → API tokens and My account."""
+    lang = user.language
+    table = ExportTable(
+        name,
+        (
+            Column("name"),
+            Column("member"),
+            Column("token"),
+            Column("role"),
+            Column("created_at", "datetime"),
+            Column("last_used_at", "datetime"),
+        ),
+        [
+            (
+                t.name,
+                t.user_email or translate(lang, N_("Workspace token")),
+                t.prefix,
+                translate(lang, ROLE_NAMES[t.role]),
+                t.created_at,
+                t.last_used_at,
+            )
+            for t in tokens
+        ],
+        timezone=user.workspace.timezone,
+        sheet=translate(lang, N_("API tokens")),
+    )
+    return export_response(table, fmt)

@@ -10,15 +10,20 @@ from zoneinfo import available_timezones
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from opsloop.accounts.account_pages import TOKEN_PROBLEMS, token_caps, token_maker, token_revoker
+from opsloop.accounts.account_pages import (
+    TOKEN_PROBLEMS,
+    token_caps,
+    token_maker,
+    token_revoker,
+    tokens_export,
+)
 from opsloop.accounts.permissions import Permission
 from opsloop.web.access import require_page, work_as
 from opsloop.web.console_user import ConsoleUser
 from opsloop.web.deps import StateDep
-from opsloop.web.export import Column, ExportTable, export_response
 from opsloop.web.forms import Problem, csrf_failed, notice, see_other, submit
-from opsloop.web.i18n import N_, translate
-from opsloop.web.templating import ROLE_NAMES, page_router, render_page
+from opsloop.web.i18n import N_
+from opsloop.web.templating import page_router, render_page
 from opsloop.workspaces.pages import base_url_of, sdk_guides
 from opsloop.workspaces.service import get_workspace, rotate_ingest_key, update_workspace
 from opsloop.workspaces.tokens import CreatedToken, list_tokens
@@ -227,29 +232,4 @@ def post_revoke(
 def export_tokens(state: StateDep, user: TokensDep, fmt: str) -> Response:
     with state.db.session() as s:
         tokens = list_tokens(s, user.workspace.id)
-    lang = user.language
-    table = ExportTable(
-        f"api-tokens-{user.workspace.name}",
-        (
-            Column("name"),
-            Column("member"),
-            Column("token"),
-            Column("role"),
-            Column("created_at", "datetime"),
-            Column("last_used_at", "datetime"),
-        ),
-        [
-            (
-                t.name,
-                t.user_email or translate(lang, N_("Workspace token")),
-                t.prefix,
-                translate(lang, ROLE_NAMES[t.role]),
-                t.created_at,
-                t.last_used_at,
-            )
-            for t in tokens
-        ],
-        timezone=user.workspace.timezone,
-        sheet=translate(lang, N_("API tokens")),
-    )
-    return export_response(table, fmt)
+    return tokens_export(tokens, user, f"api-tokens-{user.workspace.name}", fmt)
