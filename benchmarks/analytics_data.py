@@ -93,7 +93,7 @@ def materialize_hot_properties(folder: Path, *, quiet: bool = False) -> None:
                 if not quiet:
                     print(f"materializing {key}: slice {i}/{n}", file=sys.stderr, flush=True)
 
-            made = add_materialized(store, WORKSPACE, key, kind, progress=progress)
+            made = add_materialized(store, WORKSPACE, key, kind, origin="demo", progress=progress)
             wall, cpu = time.perf_counter() - started, _cpu() - cpu
             log.append(
                 f"{made.key} ({made.kind}) -> {made.column}: {wall:.0f} s wall, {cpu:.0f} s CPU,"
