@@ -27,14 +27,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-class Shown(float):
-    """A number that knows how it is read; still a number (right-aligned, compared as one)."""
-
-    def text(self) -> str:
-        raise NotImplementedError
-
-
-class Fixed(Shown):
+class Fixed(float):
     """With a set count of decimals (money's 2: 8,219.20), or as a percentage with them (0.13274
     at 2: 13.27%; `signed` for a change: +13.27%)."""
 
@@ -56,7 +49,7 @@ class Fixed(Shown):
         return f"{sign}{self:,.{self.decimals}f}"
 
 
-class Duration(Shown):
+class Duration(float):
     """Seconds as 42s, 1m 16s, 2h 5m or 3d 4h (the two largest units)."""
 
     def text(self) -> str:
@@ -69,6 +62,10 @@ class Duration(Shown):
                 parts.append(f"{seconds // size}{unit}")
                 seconds %= size
         return " ".join(parts[:2])
+
+
+# Numbers that know how they are read; still numbers (right-aligned, compared as such).
+Shown = Fixed | Duration
 
 
 def _map(value: Any, make: Any) -> Any:
