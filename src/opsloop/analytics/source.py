@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from opsloop.analytics.context import QueryContext
-from opsloop.analytics.filters import PropertyFilter, compile_filter
+from opsloop.analytics.filters import PropertyFilter, compile_filter, needs_person
 from opsloop.events.schema import PERSON_ONLY_EVENTS
 
 ANY_EVENT = "$any"
@@ -94,4 +94,51 @@ def numbered_person_map(ctx: QueryContext) -> str:
     return (
         "(SELECT workspace_id, distinct_id, person_id, dense_rank() OVER (ORDER BY person_id)"
         f" AS pn FROM person_distinct_ids WHERE workspace_id = {ctx.workspace_id})"
+    )
+
+
+def split_filters(
+    filters: Sequence[PropertyFilter],
+) -> tuple[list[PropertyFilter], list[PropertyFilter]]:
+    """(filters on the event, filters on the person): a question grouped per distinct_id before
+    persons are resolved tests the first while scanning and the second once per group."""
+    event = [f for f in filters if not needs_person([f])]
+    return event, [f for f in filters if needs_person([f])]
+
+
+def resolve_groups(
+    ctx: QueryContext,
+    grouped: str,
+    keys: Sequence[str],
+    columns: dict[str, str],
+    *,
+    filters: Sequence[PropertyFilter] = (),
+    with_person: bool = False,
+) -> str:
+    """Rows grouped per (distinct_id, `keys`) resolved to persons: SELECT person_id, `keys` and
+    `columns` (alias -> an aggregate over the groups `g`, which combines a person's distinct_ids,
+    e.g. `max(g.s)`) FROM `grouped` joined to the person map, GROUP BY person_id and `keys`.
+    `filters` (person properties, alias p) and `with_person` join the persons too.
+
+    Grouping the events per distinct_id first joins only those groups to the map (at 10M events
+    1.3M (distinct_id, day) groups instead of 10.5M events): the join of every event to the map
+    and the grouping of every event by person both go. A person's distinct_ids are grouped apart,
+    so a person with several of them is grouped again here (its days count once)."""
+    with_person = with_person or needs_person(list(filters))
+    persons = (
+        " LEFT JOIN persons AS p ON p.workspace_id = m.workspace_id AND p.id = m.person_id"
+        if with_person
+        else ""
+    )
+    where = [f"m.workspace_id = {ctx.workspace_id}"]
+    where += [compile_filter(ctx.dialect, f) for f in filters]
+    selected = [
+        "m.person_id AS person_id",
+        *(f"g.{k} AS {k}" for k in keys),
+        *(f"{sql} AS {alias}" for alias, sql in columns.items()),
+    ]
+    return (
+        f"SELECT {', '.join(selected)} FROM ({grouped}) AS g"
+        f" JOIN {PERSON_MAP} AS m ON m.distinct_id = g.distinct_id{persons}"
+        f" WHERE {' AND '.join(where)} GROUP BY m.person_id, {', '.join(f'g.{k}' for k in keys)}"
     )

@@ -22,14 +22,14 @@ from pydantic import BaseModel, Field
 
 from opsloop.analytics.context import QueryContext, check_range
 from opsloop.analytics.dialect import PeriodGrain
-from opsloop.analytics.filters import PropertyFilter, needs_person
+from opsloop.analytics.filters import PropertyFilter
 from opsloop.analytics.queries.retention import (
     period_first_day,
     period_label,
     period_last_day,
     period_of,
 )
-from opsloop.analytics.source import ANY_EVENT, events_source
+from opsloop.analytics.source import ANY_EVENT, events_source, resolve_groups, split_filters
 
 STATUSES = ("new", "returning", "resurrecting", "dormant")
 NO_PERIOD = -(10**9)  # lag's default: "no earlier active period"
@@ -48,24 +48,27 @@ def _counts_sql(ctx: QueryContext, q: LifecycleQuery, lo: int, hi: int) -> str:
     """(period, active, new, returning) for periods lo - 1 .. hi in one pass over the events.
 
     Activity before lo - 1 only matters as "active some time before", so every earlier period is
-    folded into lo - 2 while scanning; a window's lag then gives each (person, period) the
-    person's previous active period."""
+    folded into lo - 2 while scanning; the events are grouped per (distinct_id, period) and those
+    groups resolved to (person, period) pairs (`resolve_groups`), and a window's lag then gives
+    each pair the person's previous active period."""
     d, grain = ctx.dialect, q.interval
     earlier = d.date_literal(period_first_day(grain, lo - 2))
+    event_filters, person_filters = split_filters(q.filters)
     source = events_source(
         ctx,
         None,
         period_last_day(grain, hi),
         events=[q.event],
-        filters=q.filters,
-        with_person=needs_person(q.filters),
+        filters=event_filters,
+        resolve_persons=False,
         columns={
-            "ps": f"greatest({d.period_start(grain, 'e.timestamp', ctx.timezone)}, {earlier})"
+            "distinct_id": "e.distinct_id",
+            "ps": f"greatest({d.period_start(grain, 'e.timestamp', ctx.timezone)}, {earlier})",
         },
     )
-    pairs = (
-        f"SELECT person_id, {d.period_number(grain, 'ps')} AS p FROM ({source}) AS ev"
-        " GROUP BY person_id, ps"
+    by_id = f"SELECT distinct_id, ps FROM ({source}) AS ev GROUP BY distinct_id, ps"
+    pairs = resolve_groups(
+        ctx, by_id, ["ps"], {"p": d.period_number(grain, "g.ps")}, filters=person_filters
     )
     active = d.to_int("count(*)")
     new = d.to_int(f"sum(CASE WHEN prev = {NO_PERIOD} THEN 1 ELSE 0 END)")

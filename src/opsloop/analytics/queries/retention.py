@@ -34,7 +34,13 @@ from pydantic import BaseModel, Field
 from opsloop.analytics.context import MAX_RANGE_DAYS, QueryContext, check_range
 from opsloop.analytics.dialect import EPOCH, WEEK_EPOCH, PeriodGrain
 from opsloop.analytics.filters import PropertyFilter, needs_person, property_text
-from opsloop.analytics.source import ANY_EVENT, event_condition, events_source
+from opsloop.analytics.source import (
+    ANY_EVENT,
+    event_condition,
+    events_source,
+    resolve_groups,
+    split_filters,
+)
 from opsloop.errors import InvalidInput
 
 OTHER = "$other"
@@ -105,16 +111,21 @@ def _event_test(ctx: QueryContext, event: str, other: str) -> str | None:
     return None if event in (ANY_EVENT, other) else event_condition(ctx, [event])
 
 
-def _rows_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> tuple[str, bool, bool]:
-    """The events either side can use, with their period's start `ps` (and `bv`): the SQL, and
-    whether it has `is_start` / `is_return` columns (absent when every row is one)."""
+def _rows_sql(
+    ctx: QueryContext, q: RetentionQuery, lo: int, hi: int, filters: list[PropertyFilter]
+) -> tuple[str, bool, bool]:
+    """The events either side can use, with their distinct_id, their period's start `ps` (and
+    `bv` for a breakdown by an event property), after the event `filters`: the SQL, and whether
+    it has `is_start` / `is_return` columns (absent when every row is one)."""
     d, grain = ctx.dialect, q.period
     start_test = _event_test(ctx, q.start_event, q.return_event)
     back_test = _event_test(ctx, q.return_event, q.start_event)
     ps = d.period_start(grain, "e.timestamp", ctx.timezone)
     lower = None if q.cohort == "first_event" else period_first_day(grain, lo)
-    with_person = needs_person(q.filters, q.breakdown)
-    if q.breakdown and start_test:
+    event_bv = q.breakdown is not None and not needs_person([], q.breakdown)
+    common = {"distinct_id": "e.distinct_id", "ps": ps}
+    if event_bv and start_test:
+        assert q.breakdown is not None
         # The breakdown is read from start events only: a scan of their own leaves the JSON of
         # every other event unread (reading it costs more than a second scan).
         starts = events_source(
@@ -122,10 +133,10 @@ def _rows_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> tuple[s
             lower,
             period_last_day(grain, hi),
             events=[q.start_event],
-            filters=q.filters,
-            with_person=with_person,
+            filters=filters,
+            resolve_persons=False,
             columns={
-                "ps": ps,
+                **common,
                 "is_start": "1",
                 "is_return": "0",
                 "bv": property_text(d, q.breakdown),
@@ -136,17 +147,18 @@ def _rows_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> tuple[s
             period_first_day(grain, lo + 1),
             period_last_day(grain, hi + q.periods),
             events=[q.return_event],
-            filters=q.filters,
-            with_person=with_person,
-            columns={"ps": ps, "is_start": "0", "is_return": "1", "bv": "NULL"},
+            filters=filters,
+            resolve_persons=False,
+            columns={**common, "is_start": "0", "is_return": "1", "bv": "NULL"},
         )
         return f"{starts} UNION ALL {backs}", True, True
-    columns = {"ps": ps}
+    columns = dict(common)
     if start_test:
         columns["is_start"] = f"CASE WHEN {start_test} THEN 1 ELSE 0 END"
     if back_test:
         columns["is_return"] = f"CASE WHEN {back_test} THEN 1 ELSE 0 END"
-    if q.breakdown:
+    if event_bv:
+        assert q.breakdown is not None
         columns["bv"] = property_text(d, q.breakdown)
     extra_where = []
     if start_test or back_test:  # keep only the events either side can use
@@ -164,8 +176,8 @@ def _rows_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> tuple[s
         lower,
         period_last_day(grain, hi + q.periods),
         events=[q.start_event, q.return_event],
-        filters=q.filters,
-        with_person=with_person,
+        filters=filters,
+        resolve_persons=False,
         columns=columns,
         extra_where=extra_where,
     )
@@ -176,23 +188,47 @@ def _pairs_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> str:
     """The events aggregated to (person, period): did a start, did a return, and the breakdown
     value of the period's first start.
 
-    First starts count up to the last cohort period, returns from the period after the first
-    cohort period. Those bounds fall on period starts, so they are tested once per pair; per
-    event only the event tests that the source's WHERE does not already imply remain."""
+    The events are grouped per (distinct_id, period) first and those groups resolved to persons
+    (`resolve_groups`); a group keeps its first start's instant `fts` and breakdown value `fbv`,
+    so the person's first start is the group's whose (instant, value) is smallest. First starts
+    count up to the last cohort period, returns from the period after the first cohort period.
+    Those bounds fall on period starts, so they are tested once per pair; per event only the
+    event tests that the source's WHERE does not already imply remain. Person properties (in a
+    filter or the breakdown) are read once per pair, after the grouping."""
     d, grain = ctx.dialect, q.period
-    rows, has_start, has_return = _rows_sql(ctx, q, lo, hi)
-    s = f"ps < {d.date_literal(period_first_day(grain, hi + 1))}"
-    r = f"ps >= {d.date_literal(period_first_day(grain, lo + 1))}"
-    s = f"max(is_start) = 1 AND {s}" if has_start else s
-    r = f"max(is_return) = 1 AND {r}" if has_return else r
-    first_bv = "NULL"
-    if q.breakdown:
-        first_bv = "argMin([bv], (ts, bv IS NULL, coalesce(bv, '')))"
-        first_bv += " FILTER (WHERE is_start = 1)" if has_start else ""
-    return (
-        f"SELECT person_id, {d.period_number(grain, 'ps')} AS p,"
-        f" CASE WHEN {s} THEN 1 ELSE 0 END AS s, CASE WHEN {r} THEN 1 ELSE 0 END AS r,"
-        f" {first_bv} AS bvl FROM ({rows}) AS ev GROUP BY person_id, ps"
+    event_filters, person_filters = split_filters(q.filters)
+    rows, has_start, has_return = _rows_sql(ctx, q, lo, hi, event_filters)
+    only_starts = " FILTER (WHERE is_start = 1)" if has_start else ""
+    grouped = {
+        **({"started": "max(is_start)"} if has_start else {}),
+        **({"returned": "max(is_return)"} if has_return else {}),
+    }
+    bvl = "NULL"
+    if q.breakdown and needs_person([], q.breakdown):
+        bvl = f"argMin([{property_text(d, q.breakdown)}], g.ps)"
+    elif q.breakdown:
+        grouped["fts"] = f"min(ts){only_starts}"
+        grouped["fbv"] = f"argMin([bv], (ts, bv IS NULL, coalesce(bv, ''))){only_starts}"
+        key = "(g.fts, g.fbv[1] IS NULL, coalesce(g.fbv[1], ''))"
+        bvl = f"argMin(g.fbv, {key}){' FILTER (WHERE g.started = 1)' if has_start else ''}"
+    per_id = ", ".join(f"{sql} AS {alias}" for alias, sql in grouped.items())
+    by_id = (
+        f"SELECT distinct_id, ps{', ' + per_id if per_id else ''} FROM ({rows}) AS ev"
+        " GROUP BY distinct_id, ps"
+    )
+    s = f"g.ps < {d.date_literal(period_first_day(grain, hi + 1))}"
+    r = f"g.ps >= {d.date_literal(period_first_day(grain, lo + 1))}"
+    s = f"max(g.started) = 1 AND {s}" if has_start else s
+    r = f"max(g.returned) = 1 AND {r}" if has_return else r
+    columns = {
+        "p": d.period_number(grain, "g.ps"),
+        "s": f"CASE WHEN {s} THEN 1 ELSE 0 END",
+        "r": f"CASE WHEN {r} THEN 1 ELSE 0 END",
+        "bvl": bvl,
+    }
+    with_person = needs_person([], q.breakdown)
+    return resolve_groups(
+        ctx, by_id, ["ps"], columns, filters=person_filters, with_person=with_person
     )
 
 
