@@ -23,7 +23,7 @@ from chdb import session as chdb_session
 from opsloop.analytics.clickhouse import export_parquet, load_parquet
 from opsloop.analytics.context import QueryContext
 from opsloop.analytics.engine import ChdbEngine, DuckDbEngine
-from opsloop.events import IncomingEvent, open_event_store
+from opsloop.events import IncomingEvent, PersonOp, open_event_store
 from opsloop.events.store import events_to_arrow
 
 TZ = "Asia/Shanghai"
@@ -63,8 +63,14 @@ def chdb_pool() -> Iterator[ChdbPool]:
 
 
 def load_log(
-    rows: Sequence[Row], pool: ChdbPool, workspace_id: int = 1, database: str = "log"
+    rows: Sequence[Row],
+    pool: ChdbPool,
+    workspace_id: int = 1,
+    database: str = "log",
+    merges: Sequence[tuple[str, str]] = (),
 ) -> Loaded:
+    """`merges`: (anonymous id, user id) pairs, each an `$identify` sent by the user id after the
+    rows (one person, both ids, all history); the frame's `person` is then the user id."""
     folder = Path(tempfile.mkdtemp(prefix="opsloop-log-"))
     store = open_event_store(folder / "events.duckdb")
     zone = ZoneInfo(TZ)
@@ -82,10 +88,18 @@ def load_log(
     ]
     if events:
         store.append_table(events_to_arrow(events, datetime(2026, 1, 1, tzinfo=UTC)), dedupe="none")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    for k, (anonymous, user) in enumerate(merges):
+        op = PersonOp("identify", other_id=anonymous)
+        uid = str(uuid.UUID(int=10**9 + k))
+        store.write_events(
+            [IncomingEvent(workspace_id, uid, "$identify", user, at, {}, "test", [op])]
+        )
+    person_of = dict(merges)
     load_parquet(pool.session, export_parquet(store.cursor(), folder / "parquet"), database)
     frame = pd.DataFrame(
         {
-            "person": [r.person for r in rows],
+            "person": [person_of.get(r.person, r.person) for r in rows],
             "event": [r.event for r in rows],
             "local": pd.to_datetime([r.local for r in rows]),
             "ts": pd.to_datetime([e.timestamp for e in events], utc=True),

@@ -18,6 +18,7 @@ from tests.analytics.conftest import World
 from tests.analytics.logs import ChdbPool, Row, load_log
 from tests.analytics.test_retention import (
     BASE,
+    MERGES,
     SPAN,
     TIMES,
     _passes,
@@ -98,6 +99,27 @@ def test_statuses_by_hand(chdb_pool: ChdbPool) -> None:
     }
 
 
+def test_a_person_with_several_distinct_ids_counts_once(chdb_pool: ChdbPool) -> None:
+    rows = [
+        Row("anon", "open", datetime(2026, 3, 1, 8)),  # both ids of one person, the same day
+        Row("u", "open", datetime(2026, 3, 1, 20)),
+        Row("anon", "open", datetime(2026, 3, 2, 8)),
+        Row("u", "open", datetime(2026, 3, 2, 9)),
+        Row("u", "open", datetime(2026, 3, 4, 9)),  # back after a day away
+        Row("other", "open", datetime(2026, 3, 2, 9)),
+    ]
+    loaded = load_log(rows, chdb_pool, merges=[("anon", "u")])
+    q = {"event": "open", "date_from": date(2026, 3, 1), "date_to": date(2026, 3, 4)}
+    dates = ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
+    assert run_both(loaded.duck, loaded.ch, q) == {
+        "new": (dates, [1, 1, 0, 0]),
+        "returning": (dates, [0, 1, 0, 0]),
+        "resurrecting": (dates, [0, 0, 0, 1]),
+        "dormant": (dates, [0, 0, -2, 0]),
+    }
+    assert run_both(loaded.duck, loaded.ch, q) == reference(loaded.frame, q)
+
+
 def test_bad_range_is_invalid_input(chdb_pool: ChdbPool) -> None:
     loaded = load_log([Row("a", "open", datetime(2026, 3, 1, 9))], chdb_pool)
     q = LifecycleQuery(date_from=date(2026, 3, 2), date_to=date(2026, 3, 1))
@@ -105,8 +127,11 @@ def test_bad_range_is_invalid_input(chdb_pool: ChdbPool) -> None:
         run_lifecycle(loaded.duck, q)
 
 
+Case = tuple[list[Row], list[dict[str, Any]], tuple[tuple[str, str], ...]]
+
+
 @st.composite
-def logs_and_queries(draw: st.DrawFn) -> tuple[list[Row], list[dict[str, Any]]]:
+def logs_and_queries(draw: st.DrawFn) -> Case:
     grain = draw(st.sampled_from(["day", "week", "month"]))
     span = SPAN[grain]
     row = st.builds(
@@ -135,18 +160,16 @@ def logs_and_queries(draw: st.DrawFn) -> tuple[list[Row], list[dict[str, Any]]]:
         if draw(st.booleans()):
             q["filters"] = [{"property": "ch", "op": "eq", "value": "x"}]
         queries.append(q)
-    return rows, queries
+    return rows, queries, draw(MERGES)
 
 
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(case=logs_and_queries())
-def test_random_logs_equal_the_reference_on_both_engines(
-    chdb_pool: ChdbPool, case: tuple[list[Row], list[dict[str, Any]]]
-) -> None:
-    rows, queries = case
-    loaded = load_log(rows, chdb_pool)
+def test_random_logs_equal_the_reference_on_both_engines(chdb_pool: ChdbPool, case: Case) -> None:
+    rows, queries, merges = case
+    loaded = load_log(rows, chdb_pool, merges=merges)
     for q in queries:
         assert run_both(loaded.duck, loaded.ch, q) == reference(loaded.frame, q), q
 
@@ -167,3 +190,18 @@ def test_world_equals_the_reference(world: World, case: dict[str, Any]) -> None:
         {"person": e["person_id"], "event": e["event"], "local": e["local"], "props": e["props"]}
     )
     assert run_both(world.duck, world.ch, q) == reference(frame, q)
+
+
+def test_world_person_filter_equals_the_reference(world: World) -> None:
+    channel = world.persons["props"].map(lambda p: p.get("channel"))
+    chosen = channel.value_counts().index[-1]
+    filters = [{"property": "person.channel", "op": "eq", "value": chosen}]
+    q = {"event": "$any", "date_from": date(2026, 10, 20), "date_to": date(2026, 11, 15)}
+    members = set(world.persons["person_id"][channel == chosen])
+    e = world.events[world.events["person_id"].isin(members)]
+    frame = pd.DataFrame(
+        {"person": e["person_id"], "event": e["event"], "local": e["local"], "props": e["props"]}
+    )
+    answer = run_both(world.duck, world.ch, {**q, "filters": filters})
+    assert answer == reference(frame, q)
+    assert 0 < sum(answer["new"][1]) < len(world.persons)

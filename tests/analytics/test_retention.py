@@ -216,6 +216,46 @@ def test_breakdown_ties_and_limit(chdb_pool: ChdbPool) -> None:
     ]
 
 
+def test_a_person_with_several_distinct_ids_counts_once(chdb_pool: ChdbPool) -> None:
+    day = datetime(2026, 4, 6, 9)
+    rows = [
+        Row("anon1", "sign_up", day, {"ch": "x"}),  # the person's first start: x
+        Row("u1", "sign_up", day + timedelta(hours=1), {"ch": "a"}),
+        Row("anon1", "open", day + timedelta(days=1)),  # both ids back on day 1
+        Row("u1", "open", day + timedelta(days=1, hours=2)),
+        Row("u1", "open", day + timedelta(days=2)),
+        Row("anon2", "sign_up", day, {"ch": "z"}),  # two ids start at the same instant:
+        Row("u2", "sign_up", day, {"ch": "y"}),  # the smaller value, y
+        Row("anon2", "open", day + timedelta(days=2)),
+        Row("u2", "open", day + timedelta(days=2)),
+        Row("solo", "sign_up", day + timedelta(days=1)),
+    ]
+    loaded = load_log(rows, chdb_pool, merges=[("anon1", "u1"), ("anon2", "u2")])
+    q = {
+        "start_event": "sign_up",
+        "return_event": "$any",
+        "period": "day",
+        "periods": 2,
+        "date_from": date(2026, 4, 6),
+        "date_to": date(2026, 4, 7),
+    }
+    assert engine_rows(run_both(loaded.duck, loaded.ch, q)) == [
+        (None, "2026-04-06", 2, [2, 1, 2]),
+        (None, "2026-04-07", 1, [1, 0, None]),
+    ]
+    by_ch = {**q, "breakdown": "ch"}
+    assert engine_rows(run_both(loaded.duck, loaded.ch, by_ch)) == [
+        (None, "2026-04-06", 0, [0, 0, 0]),
+        (None, "2026-04-07", 1, [1, 0, None]),
+        ("x", "2026-04-06", 1, [1, 1, 1]),
+        ("x", "2026-04-07", 0, [0, 0, None]),
+        ("y", "2026-04-06", 1, [1, 0, 1]),
+        ("y", "2026-04-07", 0, [0, 0, None]),
+    ]
+    for case in (q, by_ch, {**q, "cohort": "any_start", "mode": "within"}):
+        assert engine_rows(run_both(loaded.duck, loaded.ch, case)) == reference(loaded.frame, case)
+
+
 def test_bad_ranges_are_invalid_input(world: World) -> None:
     q = RetentionQuery(date_from=date(2026, 11, 2), date_to=date(2026, 11, 1))
     with pytest.raises(InvalidInput) as backwards:
@@ -241,8 +281,13 @@ TIMES = st.one_of(
 )
 
 
+# Merged persons: one person sending under several distinct_ids, often on the same day.
+MERGES = st.sampled_from([(), (("g", "a"),), (("g", "a"), ("f", "a")), (("b", "c"),)])
+Case = tuple[list[Row], list[dict[str, Any]], tuple[tuple[str, str], ...]]
+
+
 @st.composite
-def logs_and_queries(draw: st.DrawFn) -> tuple[list[Row], list[dict[str, Any]]]:
+def logs_and_queries(draw: st.DrawFn) -> Case:
     """A random log and two random queries over it (loading a log costs more than a query)."""
     grain = draw(st.sampled_from(["day", "week", "month"]))
     span = SPAN[grain]
@@ -279,18 +324,16 @@ def logs_and_queries(draw: st.DrawFn) -> tuple[list[Row], list[dict[str, Any]]]:
         if draw(st.booleans()):
             q["filters"] = [{"property": "ch", "op": "neq", "value": "z"}]
         queries.append(q)
-    return rows, queries
+    return rows, queries, draw(MERGES)
 
 
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(case=logs_and_queries())
-def test_random_logs_equal_the_reference_on_both_engines(
-    chdb_pool: ChdbPool, case: tuple[list[Row], list[dict[str, Any]]]
-) -> None:
-    rows, queries = case
-    loaded = load_log(rows, chdb_pool)
+def test_random_logs_equal_the_reference_on_both_engines(chdb_pool: ChdbPool, case: Case) -> None:
+    rows, queries, merges = case
+    loaded = load_log(rows, chdb_pool, merges=merges)
     for q in queries:
         answer = run_both(loaded.duck, loaded.ch, q)
         assert engine_rows(answer) == reference(loaded.frame, q), q
@@ -325,6 +368,28 @@ def test_world_equals_the_reference(world: World, case: dict[str, Any]) -> None:
     q = {"date_from": date(2026, 10, 26), "date_to": date(2026, 11, 8), **case}
     answer = run_both(world.duck, world.ch, q)
     assert engine_rows(answer) == reference(_world_frame(world), q)
+
+
+def test_world_person_filter_equals_the_reference(world: World) -> None:
+    """A person property filter (read once per person and period) with an event breakdown."""
+    channel = world.persons["props"].map(lambda p: p.get("channel"))
+    chosen = channel.value_counts().index[0]
+    q = {
+        "period": "day",
+        "periods": 3,
+        "start_event": "sign_up",
+        "return_event": "$any",
+        "date_from": date(2026, 10, 26),
+        "date_to": date(2026, 11, 8),
+        "breakdown": "platform",
+        "filters": [{"property": "person.channel", "op": "eq", "value": chosen}],
+    }
+    answer = run_both(world.duck, world.ch, q)
+    members = set(world.persons["person_id"][channel == chosen])
+    frame = _world_frame(world)
+    frame = frame[frame["person"].isin(members)]
+    assert engine_rows(answer) == reference(frame, {**q, "filters": []})
+    assert 0 < sum(r["size"] for r in answer["results"]) < len(world.persons)
 
 
 @pytest.mark.parametrize("breakdown", ["channel", "person.channel"])

@@ -8,20 +8,20 @@ FROM (
   FROM (
     SELECT person_id, p, r, min(CASE WHEN s = 1 THEN p END) OVER (PARTITION BY person_id) AS c, argMin(bvl, p) FILTER (WHERE s = 1) OVER (PARTITION BY person_id) AS cbvl
     FROM (
-      SELECT person_id, CAST(date_diff('day', DATE '1970-01-01', ps) AS BIGINT) AS p, CASE WHEN max(is_start) = 1 AND ps < DATE '2026-11-09' THEN 1 ELSE 0 END AS s, CASE WHEN max(is_return) = 1 AND ps >= DATE '2026-11-03' THEN 1 ELSE 0 END AS r, argMin([bv], (ts, bv IS NULL, coalesce(bv, ''))) FILTER (WHERE is_start = 1) AS bvl
+      SELECT m.person_id AS person_id, g.ps AS ps, CAST(date_diff('day', DATE '1970-01-01', g.ps) AS BIGINT) AS p, CASE WHEN max(g.started) = 1 AND g.ps < DATE '2026-11-09' THEN 1 ELSE 0 END AS s, CASE WHEN g.ps >= DATE '2026-11-03' THEN 1 ELSE 0 END AS r, argMin([json_extract_string(p.properties, '$."channel"')], g.ps) AS bvl
       FROM (
-        SELECT m.person_id AS person_id, e.timestamp AS ts, e.event AS event, (DATE '1970-01-01' + CAST(((epoch_us(e.timestamp) + CASE WHEN epoch_us(e.timestamp) < 589914000000000 THEN CASE WHEN epoch_us(e.timestamp) < 545162400000000 THEN CASE WHEN epoch_us(e.timestamp) < 515527200000000 THEN 28800000000 ELSE CASE WHEN epoch_us(e.timestamp) < 527014800000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN epoch_us(e.timestamp) < 558464400000000 THEN 32400000000 ELSE CASE WHEN epoch_us(e.timestamp) < 577216800000000 THEN 28800000000 ELSE 32400000000 END END END ELSE CASE WHEN epoch_us(e.timestamp) < 640116000000000 THEN CASE WHEN epoch_us(e.timestamp) < 608666400000000 THEN 28800000000 ELSE CASE WHEN epoch_us(e.timestamp) < 621968400000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN epoch_us(e.timestamp) < 671565600000000 THEN CASE WHEN epoch_us(e.timestamp) < 653418000000000 THEN 32400000000 ELSE 28800000000 END ELSE CASE WHEN epoch_us(e.timestamp) < 684867600000000 THEN 32400000000 ELSE 28800000000 END END END END) // 86400000000) AS INTEGER)) AS ps, 1 AS is_start, 0 AS is_return, json_extract_string(p.properties, '$."channel"') AS bv
-        FROM events AS e
-        JOIN person_distinct_ids AS m ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id
-        LEFT JOIN persons AS p ON p.workspace_id = m.workspace_id AND p.id = m.person_id
-        WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp < TIMESTAMPTZ '2026-11-08T16:00:00+00:00' AND e.event IN ('sign_up')
-        UNION ALL SELECT m.person_id AS person_id, e.timestamp AS ts, e.event AS event, (DATE '1970-01-01' + CAST(((epoch_us(e.timestamp) + CASE WHEN epoch_us(e.timestamp) < 589914000000000 THEN CASE WHEN epoch_us(e.timestamp) < 545162400000000 THEN CASE WHEN epoch_us(e.timestamp) < 515527200000000 THEN 28800000000 ELSE CASE WHEN epoch_us(e.timestamp) < 527014800000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN epoch_us(e.timestamp) < 558464400000000 THEN 32400000000 ELSE CASE WHEN epoch_us(e.timestamp) < 577216800000000 THEN 28800000000 ELSE 32400000000 END END END ELSE CASE WHEN epoch_us(e.timestamp) < 640116000000000 THEN CASE WHEN epoch_us(e.timestamp) < 608666400000000 THEN 28800000000 ELSE CASE WHEN epoch_us(e.timestamp) < 621968400000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN epoch_us(e.timestamp) < 671565600000000 THEN CASE WHEN epoch_us(e.timestamp) < 653418000000000 THEN 32400000000 ELSE 28800000000 END ELSE CASE WHEN epoch_us(e.timestamp) < 684867600000000 THEN 32400000000 ELSE 28800000000 END END END END) // 86400000000) AS INTEGER)) AS ps, 0 AS is_start, 1 AS is_return, NULL AS bv
-        FROM events AS e
-        JOIN person_distinct_ids AS m ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id
-        LEFT JOIN persons AS p ON p.workspace_id = m.workspace_id AND p.id = m.person_id
-        WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-02T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-15T16:00:00+00:00' AND e.event NOT IN ('$BindID', '$UnbindID', '$create_alias', '$groupidentify', '$identify', '$item_delete', '$item_set', '$merge_dangerously', '$profile_append', '$profile_delete', '$profile_increment', '$profile_set', '$profile_set_once', '$profile_unset', '$set', '$set_once', '$unset')
-      ) AS ev
-      GROUP BY person_id, ps
+        SELECT distinct_id, ps, max(is_start) AS started
+        FROM (
+          SELECT e.timestamp AS ts, e.event AS event, e.distinct_id AS distinct_id, (DATE '1970-01-01' + CAST(((epoch_us(e.timestamp) + CASE WHEN epoch_us(e.timestamp) < 589914000000000 THEN CASE WHEN epoch_us(e.timestamp) < 545162400000000 THEN CASE WHEN epoch_us(e.timestamp) < 515527200000000 THEN 28800000000 ELSE CASE WHEN epoch_us(e.timestamp) < 527014800000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN epoch_us(e.timestamp) < 558464400000000 THEN 32400000000 ELSE CASE WHEN epoch_us(e.timestamp) < 577216800000000 THEN 28800000000 ELSE 32400000000 END END END ELSE CASE WHEN epoch_us(e.timestamp) < 640116000000000 THEN CASE WHEN epoch_us(e.timestamp) < 608666400000000 THEN 28800000000 ELSE CASE WHEN epoch_us(e.timestamp) < 621968400000000 THEN 32400000000 ELSE 28800000000 END END ELSE CASE WHEN epoch_us(e.timestamp) < 671565600000000 THEN CASE WHEN epoch_us(e.timestamp) < 653418000000000 THEN 32400000000 ELSE 28800000000 END ELSE CASE WHEN epoch_us(e.timestamp) < 684867600000000 THEN 32400000000 ELSE 28800000000 END END END END) // 86400000000) AS INTEGER)) AS ps, CASE WHEN e.event IN ('sign_up') THEN 1 ELSE 0 END AS is_start
+          FROM events AS e
+          WHERE e.workspace_id = 1 AND e.timestamp < TIMESTAMPTZ '2026-11-15T16:00:00+00:00' AND e.event NOT IN ('$BindID', '$UnbindID', '$create_alias', '$groupidentify', '$identify', '$item_delete', '$item_set', '$merge_dangerously', '$profile_append', '$profile_delete', '$profile_increment', '$profile_set', '$profile_set_once', '$profile_unset', '$set', '$set_once', '$unset') AND ((e.event IN ('sign_up') AND e.timestamp < TIMESTAMPTZ '2026-11-08T16:00:00+00:00') OR e.timestamp >= TIMESTAMPTZ '2026-11-02T16:00:00+00:00')
+        ) AS ev
+        GROUP BY distinct_id, ps
+      ) AS g
+      JOIN person_distinct_ids AS m ON m.distinct_id = g.distinct_id
+      LEFT JOIN persons AS p ON p.workspace_id = m.workspace_id AND p.id = m.person_id
+      WHERE m.workspace_id = 1
+      GROUP BY m.person_id, g.ps
     ) AS pairs
   ) AS w
   WHERE c BETWEEN 20759 AND 20765 AND (p = c OR (r = 1 AND p > c AND p <= c + 7))
