@@ -90,6 +90,11 @@ class DuckDbSnapshot:
     def register(self, name: str, table: pa.Table) -> None:
         self.cur.register(name, table)
 
+    def threads(self) -> int:
+        """The threads DuckDB may use (its `threads` setting): how many a query's own numpy work
+        may use too."""
+        return int(self.cur.execute("SELECT current_setting('threads')").fetchall()[0][0])
+
 
 # Session settings every ClickHouse connection gets. Static segments are inlined as lists of
 # person ids (~40 bytes each): the default max_query_size (256 KiB) refuses one of ~6,500

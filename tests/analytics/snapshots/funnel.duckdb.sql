@@ -12,8 +12,7 @@ FROM (
     WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-01T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-10T16:00:00+00:00' AND e.event IN ('view_item', 'add_to_cart', 'pay') AND e.timestamp < TIMESTAMPTZ '2026-11-08T17:00:00+00:00'
   ) AS s
 ) AS i
-WHERE c IS NOT NULL
-ORDER BY pn, x;
+WHERE c IS NOT NULL;
 
 SELECT bv AS bv_out, CAST(count(*) FILTER (WHERE depth >= 1) AS BIGINT), CAST(count(*) FILTER (WHERE depth >= 2) AS BIGINT), CAST(count(*) FILTER (WHERE depth >= 3) AS BIGINT), CAST(quantile_cont(d1, 0.5) AS DOUBLE), CAST(quantile_cont(d2, 0.5) AS DOUBLE)
 FROM (

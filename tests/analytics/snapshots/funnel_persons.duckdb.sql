@@ -12,8 +12,7 @@ FROM (
     WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-01T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-10T16:00:00+00:00' AND e.event IN ('view_item', 'pay') AND e.timestamp < TIMESTAMPTZ '2026-11-09T16:00:00+00:00'
   ) AS s
 ) AS i
-WHERE c IS NOT NULL
-ORDER BY pn, x;
+WHERE c IS NOT NULL;
 
 SELECT CAST(f.person_id AS VARCHAR) AS pid, p.props, CAST(count(*) OVER () AS BIGINT) AS total
 FROM (

@@ -1,16 +1,24 @@
 """The funnel's per-person rows on the embedded engine: one ordered pass per person, in numpy.
 
-DuckDB sorts the funnel's items (one per event and step it matches) once by (person, time,
-step), persons numbered densely (`numbered_person_map`). The chain recurrence of funnel_sql.py
-then runs level by level over that single array: an item of step k continues the chain of the
-latest item before it in the array that is on a chain to step k-1 — the latest strictly
-earlier one, because at equal times later steps sort first — found by binary search among those
-items' positions, and kept when it is the same person's and within the window of its chain's
-step 1. That is ClickHouse's `arrayFill` recurrence over all persons at once, each level
-touching only its own step's items. Per person: the depth reached and, for each step, the µs
-from its predecessor on the person's first item that reached it. Those rows go back into the
-same read transaction as an Arrow table, where the breakdown (first touch), the counts and the
-medians are SQL (funnel_sql.counts_sql / people_sql).
+DuckDB selects the funnel's items (one per event and step it matches: the person's number
+`pn`, dense in person id order (`numbered_person_map`), and x = time × 16 + a step code), unsorted;
+numpy sorts them by (person, time, step) (person_sort.py: one 64-bit key per item, several times
+faster than DuckDB's two-key `ORDER BY`) and cuts them into as many parts as DuckDB has threads,
+at person boundaries. On each part, on its own thread, the chain recurrence of funnel_sql.py runs
+level by level: an item of step k continues the chain of the latest item before it in the array
+that is on a chain to step k-1 — the latest strictly earlier one, because at equal times later
+steps sort first — found by binary search among those items' positions, and kept when it is the
+same person's and within the window of its chain's step 1. That is ClickHouse's `arrayFill`
+recurrence over all persons at once, each level touching only its own step's items; persons are
+independent, so the parts' rows, in order, are the rows of one pass over everything. Per person:
+the depth reached and, for each step, the µs from its predecessor on the person's first item
+that reached it. Those rows go back into the same read transaction as an Arrow table, where the
+breakdown (first touch), the counts and the medians are SQL (funnel_sql.counts_sql /
+people_sql).
+
+At 105M events (42.5M items, 2M persons) the items' query was 26 s of CPU with its sort, of which
+the `ORDER BY pn, x` was about a third; the numpy sort takes 3.5-4 s of one core and the pass
+4-5 s, on two threads when the machine has them (benchmarks/README.md, "Session 5: funnel").
 
 ClickHouse keeps its own SQL spelling of the recurrence (funnel_sql.per_person_sql).
 """
@@ -20,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -33,6 +42,7 @@ from opsloop.analytics.queries.funnel_sql import (
     per_person_sql,
     step_source,
 )
+from opsloop.analytics.queries.person_sort import in_threads, person_parts, sort_by_person
 from opsloop.analytics.source import ANY_EVENT, numbered_person_map
 
 TABLE = "funnel_persons"
@@ -57,7 +67,7 @@ class PersonDepths:
 
 def items_sql(ctx: QueryContext, spec: FunnelSpec) -> str:
     """pn and x = t * 16 + c per item, c = K-1-k for step k (so that at equal times later steps
-    sort first), sorted by (pn, x)."""
+    sort first), in no particular order (`ordered_pass` sorts them)."""
     k_steps = len(spec.steps)
     source = funnel_source(ctx, spec, numbered=True)
     names = [s.event for s in spec.steps]
@@ -70,7 +80,7 @@ def items_sql(ctx: QueryContext, spec: FunnelSpec) -> str:
         codes = f"unnest([{listed}])"
     return (
         f"SELECT pn, t * 16 + c AS x FROM (SELECT pn, t, {codes} AS c FROM ({source}) AS s)"
-        " AS i WHERE c IS NOT NULL ORDER BY pn, x"
+        " AS i WHERE c IS NOT NULL"
     )
 
 
@@ -81,7 +91,26 @@ def _run_starts(owners: np.ndarray) -> np.ndarray:
     return starts
 
 
-def ordered_pass(pn: np.ndarray, x: np.ndarray, k_steps: int, window_us: int) -> PersonDepths:
+def ordered_pass(
+    pn: np.ndarray, x: np.ndarray, k_steps: int, window_us: int, parts: int = 1
+) -> PersonDepths:
+    """Every person's depth and times to convert from the items (pn, x) in any order: sorted by
+    (pn, x), cut into up to `parts` runs of whole persons, the recurrence run on each run on a
+    thread of its own, the rows put back together in person order."""
+    pn, x = sort_by_person(pn, x, parts)
+    runs = person_parts(pn, parts)
+    rows = in_threads([partial(_chains, pn[r], x[r], k_steps, window_us) for r in runs], parts)
+    if not rows:
+        return _chains(pn, x, k_steps, window_us)
+    if len(rows) == 1:
+        return rows[0]
+    micros = [np.concatenate([r.micros[j] for r in rows]) for j in range(k_steps - 1)]
+    return PersonDepths(
+        np.concatenate([r.pn for r in rows]), np.concatenate([r.depth for r in rows]), micros
+    )
+
+
+def _chains(pn: np.ndarray, x: np.ndarray, k_steps: int, window_us: int) -> PersonDepths:
     """The recurrence over items sorted by (pn, x); see the module docstring. Each step's
     items are found once (a stable sort of the step codes keeps them in array order); for each
     item of step k, the latest item on a chain to step k-1 before it is a binary search among
@@ -149,7 +178,7 @@ def person_rows(
     with engine.snapshot() as snap:
         cols = snap.columns(items_sql(ctx, spec))
         depths = ordered_pass(
-            cols["pn"].astype(np.int64), cols["x"].astype(np.int64), len(spec.steps), spec.window_us
+            cols.pop("pn"), cols.pop("x"), len(spec.steps), spec.window_us, snap.threads()
         )
         snap.register(TABLE, depths.table())
         yield snap.rows, _source_sql(ctx, spec, with_ids)
