@@ -8,7 +8,7 @@ FROM (
       SELECT workspace_id, distinct_id, person_id, dense_rank() OVER (ORDER BY person_id) AS pn
       FROM person_distinct_ids
       WHERE workspace_id = 1
-    ) AS m ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id
+    ) AS m ON m.distinct_id = e.distinct_id
     WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-01T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-10T16:00:00+00:00' AND e.event IN ('view_item', 'add_to_cart', 'pay') AND e.timestamp < TIMESTAMPTZ '2026-11-08T17:00:00+00:00'
   ) AS s
 ) AS i
@@ -27,7 +27,7 @@ FROM (
         SELECT workspace_id, distinct_id, person_id, dense_rank() OVER (ORDER BY person_id) AS pn
         FROM person_distinct_ids
         WHERE workspace_id = 1
-      ) AS m ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id
+      ) AS m ON m.distinct_id = e.distinct_id
       WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-01T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-08T16:00:00+00:00' AND e.event IN ('view_item')
     ) AS s
     GROUP BY pn
@@ -48,7 +48,7 @@ FROM (
         SELECT workspace_id, distinct_id, person_id, dense_rank() OVER (ORDER BY person_id) AS pn
         FROM person_distinct_ids
         WHERE workspace_id = 1
-      ) AS m ON m.workspace_id = e.workspace_id AND m.distinct_id = e.distinct_id
+      ) AS m ON m.distinct_id = e.distinct_id
       WHERE e.workspace_id = 1 AND m.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-01T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-08T16:00:00+00:00' AND e.event IN ('view_item')
     ) AS s
     GROUP BY pn

@@ -95,7 +95,7 @@ def _step_condition(ctx: QueryContext, step: StepSpec) -> str:
 def step_source(ctx: QueryContext, spec: FunnelSpec, k: int, *, numbered: bool = False) -> str:
     """Step k's events (0-based): person_id, t (epoch µs), and bv for step 1 with a breakdown.
     Step 1 happens in the date range; later steps up to the window past its end. `numbered`
-    adds `pn`, the person's number (`numbered_person_map`)."""
+    adds `pn`, the person's number (`numbered_person_map`, joined on distinct_id alone)."""
     d = ctx.dialect
     _, hi_ext, to_ext = _bounds(ctx, spec)
     step = spec.steps[k]
@@ -115,13 +115,14 @@ def step_source(ctx: QueryContext, spec: FunnelSpec, k: int, *, numbered: bool =
         columns=columns,
         extra_where=[] if k == 0 else [f"e.timestamp < {d.timestamp(hi_ext)}"],
         person_map=numbered_person_map(ctx) if numbered else PERSON_MAP,
+        join_on_workspace=not numbered,
     )
 
 
 def funnel_source(ctx: QueryContext, spec: FunnelSpec, *, numbered: bool = False) -> str:
     """All the funnel's events in one scan: person_id, t (epoch µs), m0..m{K-1} (matches step
     k; step 1 only within the date range) and bv (with a breakdown); `numbered`: `pn` instead of
-    bv (`numbered_person_map`)."""
+    bv (`numbered_person_map`, joined on distinct_id alone: one hash key instead of two)."""
     d = ctx.dialect
     hi, hi_ext, to_ext = _bounds(ctx, spec)
     columns = {"t": d.epoch_us("e.timestamp")}
@@ -146,6 +147,7 @@ def funnel_source(ctx: QueryContext, spec: FunnelSpec, *, numbered: bool = False
         columns=columns,
         extra_where=[f"e.timestamp < {d.timestamp(hi_ext)}"],
         person_map=numbered_person_map(ctx) if numbered else PERSON_MAP,
+        join_on_workspace=not numbered,
     )
 
 
