@@ -95,8 +95,7 @@ class Dialect:
 
     def week_start(self, ts: str, tz: str) -> str:
         """The Monday (a DATE) starting the ISO week that holds `ts` in `tz`."""
-        day = self.local_day_number(ts, tz)
-        return self.days_to_date(f"({day} - (({day} + 3) % 7))")  # 1970-01-01 was a Thursday
+        return self.days_to_date(self.bucket_key("week", ts, tz))
 
     def month_start(self, day: str) -> str:
         raise NotImplementedError
@@ -104,18 +103,36 @@ class Dialect:
     def format_date(self, d: str, fmt: str) -> str:
         raise NotImplementedError
 
-    def hour_label(self, ts: str, tz: str) -> str:
+    def hour_text(self, hour: str) -> str:
+        """'YYYY-MM-DD HH:00' of a number of local hours since 1970-01-01 00:00."""
         raise NotImplementedError
+
+    def bucket_key(self, grain: Grain, ts: str, tz: str) -> str:
+        """A cheap grouping key of the bucket holding `ts` in `tz` (an integer or a DATE):
+        grouping on it and labelling each group (`bucket_key_label`) gives the groups of
+        `bucket_label` without formatting every row."""
+        if grain == "hour":
+            return self.int_div(self.local_micros(ts, tz), 3_600_000_000)
+        if grain == "week":
+            day = self.local_day_number(ts, tz)
+            return f"({day} - (({day} + 3) % 7))"  # 1970-01-01 was a Thursday
+        if grain == "month":
+            return self.month_start(self.local_date(ts, tz))
+        return self.local_day_number(ts, tz)
+
+    def bucket_key_label(self, grain: Grain, key: str) -> str:
+        """The text label of a bucket from its `bucket_key`."""
+        if grain == "hour":
+            return self.hour_text(key)
+        if grain == "month":
+            return self.format_date(key, "%Y-%m")
+        return self.format_date(self.days_to_date(key), "%Y-%m-%d")
 
     def bucket_label(self, grain: Grain, ts: str, tz: str) -> str:
         """The text label of the bucket (hour/day/ISO week start/month) holding `ts` in `tz`."""
-        if grain == "hour":
-            return self.hour_label(ts, tz)
-        if grain == "week":
-            return self.format_date(self.week_start(ts, tz), "%Y-%m-%d")
-        if grain == "month":
+        if grain == "month":  # the month's text needs no truncation to its first day
             return self.format_date(self.local_date(ts, tz), "%Y-%m")
-        return self.format_date(self.local_date(ts, tz), "%Y-%m-%d")
+        return self.bucket_key_label(grain, self.bucket_key(grain, ts, tz))
 
     def date_diff(self, unit: Literal["day", "week", "month"], start: str, end: str) -> str:
         raise NotImplementedError
@@ -254,8 +271,7 @@ class DuckDbDialect(Dialect):
     def format_date(self, d: str, fmt: str) -> str:
         return f"strftime({d}, '{fmt}')"
 
-    def hour_label(self, ts: str, tz: str) -> str:
-        hour = self.int_div(self.local_micros(ts, tz), 3_600_000_000)
+    def hour_text(self, hour: str) -> str:
         return f"strftime(make_timestamp({hour} * 3600000000), '%Y-%m-%d %H:00')"
 
     def date_diff(self, unit: Literal["day", "week", "month"], start: str, end: str) -> str:
@@ -303,8 +319,7 @@ class ClickHouseDialect(Dialect):
     def format_date(self, d: str, fmt: str) -> str:
         return f"formatDateTime({d}, '{fmt}')"
 
-    def hour_label(self, ts: str, tz: str) -> str:
-        hour = self.int_div(self.local_micros(ts, tz), 3_600_000_000)
+    def hour_text(self, hour: str) -> str:
         return f"formatDateTime(toDateTime({hour} * 3600, 'UTC'), '%Y-%m-%d %H:00', 'UTC')"
 
     def date_diff(self, unit: Literal["day", "week", "month"], start: str, end: str) -> str:

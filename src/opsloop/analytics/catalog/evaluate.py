@@ -16,6 +16,7 @@ from opsloop.analytics.catalog.leaves import (
     repeat_users,
 )
 from opsloop.analytics.catalog.plan import MetricPlan
+from opsloop.analytics.catalog.rollup import eligible, rolled_up
 from opsloop.analytics.catalog.scope import FIRST_TOUCH, OTHER, Scope, date_bucket
 from opsloop.analytics.catalog.spec import (
     ActiveUsersMetric,
@@ -47,15 +48,24 @@ def evaluate_leaf(scope: Scope, metric: AnyMetric) -> LeafResult:
     if isinstance(metric, UniqueUsersMetric) and not batchable(metric):
         return repeat_users(scope, metric)
     assert isinstance(metric, EventMetric)
-    return event_aggregates(scope, {"leaf": metric})["leaf"]
+    return aggregates(scope, {"leaf": metric})["leaf"]
+
+
+def aggregates(scope: Scope, metrics: dict[str, EventMetric]) -> dict[str, LeafResult]:
+    """Batched event aggregates: those that decompose in two stages over (distinct_id, bucket)
+    groups (catalog/rollup.py), the others in one pass over the events."""
+    staged = {ident: m for ident, m in metrics.items() if eligible(scope, m)}
+    rest = {ident: m for ident, m in metrics.items() if ident not in staged}
+    out = rolled_up(scope, staged) if staged else {}
+    return out | (event_aggregates(scope, rest) if rest else {})
 
 
 def evaluate_plan(scope: Scope, plan: MetricPlan) -> dict[str, LeafResult]:
-    """Every leaf of the plan: the event aggregates in one pass, the others one query each."""
+    """Every leaf of the plan: the event aggregates batched, the others one query each."""
     batch: dict[str, EventMetric] = {
         ident: m for ident, m in plan.leaves.items() if isinstance(m, EventMetric) and batchable(m)
     }
-    out = event_aggregates(scope, batch) if batch else {}
+    out = aggregates(scope, batch) if batch else {}
     for ident, metric in plan.leaves.items():
         if ident not in out:
             out[ident] = evaluate_leaf(scope, metric)

@@ -106,7 +106,8 @@ def _aggregate(scope: Scope, metric: EventMetric, i: int) -> tuple[str, float | 
 def event_aggregates(scope: Scope, metrics: Mapping[str, EventMetric]) -> dict[str, LeafResult]:
     """count, unique_users, sum / avg / min / max, percentile and distinct_count leaves, all in
     one pass: each leaf's events are marked by a condition column, each aggregate reads only
-    its rows, and a leaf has a cell only where it has events."""
+    its rows, and a leaf has a cell only where it has events. Leaves that decompose are
+    computed in two stages instead where they can be (catalog/rollup.py)."""
     d = scope.ctx.dialect
     items = list(metrics.items())
     columns = {"bucket": bucket_column(scope)}
@@ -131,8 +132,16 @@ def event_aggregates(scope: Scope, metrics: Mapping[str, EventMetric]) -> dict[s
         f"SELECT bv, bucket, {', '.join(selected)} FROM ({source}) AS x"
         f" GROUP BY GROUPING SETS ((bv, bucket), (bv)){d.grouping_sets_suffix()}"
     )
+    return collect(rows, [ident for ident, _ in items], empties)
+
+
+def collect(
+    rows: list[tuple[Any, ...]], idents: list[str], empties: list[float | None]
+) -> dict[str, LeafResult]:
+    """Leaves from rows of (bv, bucket or NULL for the range, then per leaf its value and its
+    number of events): a leaf has a cell only where it has events."""
     out = {}
-    for i, (ident, _) in enumerate(items):
+    for i, ident in enumerate(idents):
         cells: dict[tuple[Bv, str], float | None] = {}
         totals: dict[Bv, float | None] = {}
         for row in rows:
