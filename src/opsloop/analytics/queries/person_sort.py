@@ -74,23 +74,26 @@ def sort_by_person(
         n if n_buckets > 1 else 0, dtype=np.uint16 if n_buckets <= 2**16 else np.uint32
     )
 
-    def pack(rows: slice) -> None:
+    def pack(rows: slice) -> np.ndarray | None:
         # key = pn's low bits << bx | (x - x0); pn's high bits are its bucket's number.
         k, p = keys[rows], pn[rows]
         np.subtract(x[rows], x0, out=x[rows])
+        counts = None
         if n_buckets > 1:
             np.right_shift(p, low, out=bucket[rows], casting="unsafe")
+            counts = np.bincount(bucket[rows], minlength=n_buckets)
         u = p.view(np.uint64)
         np.bitwise_and(u, np.uint64((1 << low) - 1), out=u)
         np.left_shift(u, np.uint64(bx), out=u)
         np.bitwise_or(k, u, out=k)
+        return counts
 
-    in_threads([partial(pack, r) for r in _slices(n, threads)], threads)
+    counts = in_threads([partial(pack, r) for r in _slices(n, threads)], threads)
     if n_buckets == 1:
         ends = np.array([n], dtype=np.int64)
         out_x = pn  # pn's memory (no longer needed) holds the values
     else:
-        ends = np.cumsum(np.bincount(bucket, minlength=n_buckets), dtype=np.int64)
+        ends = np.cumsum(np.sum([c for c in counts if c is not None], axis=0), dtype=np.int64)
         order = np.argsort(bucket, kind="stable")  # radix sort: groups the buckets, in order
         del bucket
         grouped = pn.view(np.uint64)  # pn's memory holds the keys grouped by bucket
