@@ -16,9 +16,13 @@ that reached it. Those rows go back into the same read transaction as an Arrow t
 breakdown (first touch), the counts and the medians are SQL (funnel_sql.counts_sql /
 people_sql).
 
-At 105M events (42.5M items, 2M persons) the items' query was 26 s of CPU with its sort, of which
-the `ORDER BY pn, x` was about a third; the numpy sort takes 3.5-4 s of one core and the pass
-4-5 s, on two threads when the machine has them (benchmarks/README.md, "Session 5: funnel").
+Where the time goes at 105M events (42.5M items, 1.97M persons; benchmarks/README.md, "Session
+5: funnel"): DuckDB's items query with `ORDER BY pn, x` took 26-29 s of CPU, more than half of it
+the sort; without the sort it takes 10-11.5 s (scan, event filter, and the hash join to the
+person map, on DuckDB's threads). The numpy sort then takes about 2.5 s of CPU and the pass 2.1
+s. Fetching the items in two ranges of persons, so that DuckDB sorts one while numpy passes the
+other, was not done: the range filter applies after the join, so each statement would scan and
+join every event again, and DuckDB's part already keeps both cores busy.
 
 ClickHouse keeps its own SQL spelling of the recurrence (funnel_sql.per_person_sql).
 """
