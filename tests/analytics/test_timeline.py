@@ -130,6 +130,8 @@ def test_the_answer_names_the_person_and_its_ids(chdb_pool: ChdbPool) -> None:
         },
     ]
     assert timeline(loaded.ch, person_id=pid, limit=2) == page
+    assert timeline(loaded.duck, person_id=pid.upper(), limit=2) == page
+    assert timeline(loaded.ch, person_id=pid.upper(), limit=2) == page
     rest = timeline(loaded.duck, person_id=pid, limit=2, cursor=page["next"])
     assert [(e["event"], e["properties"]) for e in rest["results"]] == [
         ("view_item", {"item": "手机"})
@@ -147,12 +149,14 @@ def test_bad_requests(chdb_pool: ChdbPool) -> None:
         ({"person_id": "x", "distinct_id": "a"}, InvalidInput, "person_id"),
         ({"distinct_id": "nobody"}, NotFound, "distinct_id"),
         ({"person_id": "0b0b0b0b-d8f5-57c9-811f-d38259a0a19f"}, NotFound, "person_id"),
+        ({"person_id": "not-a-uuid"}, NotFound, "person_id"),
         ({"distinct_id": "a", "cursor": "bm90IGEgY3Vyc29y"}, InvalidInput, "cursor"),
     ]
     for who, error, field in cases:
-        with pytest.raises(error) as err:
-            timeline(loaded.duck, **who)
-        assert err.value.field == field  # type: ignore[attr-defined]
+        for ctx in (loaded.duck, loaded.ch):
+            with pytest.raises(error) as err:
+                timeline(ctx, **who)
+            assert err.value.field == field  # type: ignore[attr-defined]
 
 
 def test_a_demo_world_person(world: World) -> None:

@@ -1,11 +1,10 @@
-SELECT CAST(person_id AS VARCHAR)
+SELECT CAST(person_id AS VARCHAR), distinct_id
 FROM person_distinct_ids
-WHERE workspace_id = 1 AND distinct_id = 'u1'
-LIMIT 1;
-
-SELECT CAST(person_id AS VARCHAR) AS pid, distinct_id
-FROM person_distinct_ids
-WHERE workspace_id = 1 AND CAST(person_id AS VARCHAR) IN ('6cc2a2ef-df18-50e7-a123-af93fd864ded');
+WHERE workspace_id = 1 AND person_id IN (
+  SELECT person_id
+  FROM person_distinct_ids
+  WHERE workspace_id = 1 AND distinct_id = 'u1'
+);
 
 SELECT CAST(e.uuid AS VARCHAR) AS u, e.event, e.distinct_id, CAST(epoch_us(e.timestamp) AS BIGINT), CAST(e.properties AS VARCHAR)
 FROM events AS e

@@ -11,6 +11,7 @@ stored event is listed, profile-only messages ($set, $identify, ...) included.
 from __future__ import annotations
 
 import base64
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -19,7 +20,6 @@ import orjson
 from pydantic import BaseModel, Field
 
 from opsloop.analytics.context import QueryContext
-from opsloop.analytics.segments.persons import distinct_ids_of
 from opsloop.errors import InvalidInput, NotFound
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -49,24 +49,36 @@ def decode_cursor(text: str) -> tuple[datetime, str]:
         raise InvalidInput("the cursor is not one this server issued", "cursor") from exc
 
 
-def resolve_person(ctx: QueryContext, person_id: str | None, distinct_id: str | None) -> str:
-    """The person id behind exactly one of person_id / distinct_id (NotFound when unknown)."""
+def resolve_person(
+    ctx: QueryContext, person_id: str | None, distinct_id: str | None
+) -> tuple[str, list[str]]:
+    """The person behind exactly one of person_id / distinct_id (NotFound when unknown) and all
+    its distinct ids, sorted, in one read of the map comparing person ids as UUIDs (casting each
+    to text to compare took 30 ms of a 2M-entry map)."""
     d = ctx.dialect
     if (person_id is None) == (distinct_id is None):
         raise InvalidInput("give a person_id or a distinct_id", "person_id")
+    ws = f"workspace_id = {ctx.workspace_id}"
     if distinct_id is not None:
-        where, field, value = f"distinct_id = {d.string(distinct_id)}", "distinct_id", distinct_id
+        field, value = "distinct_id", distinct_id
+        who = (
+            f"person_id IN (SELECT person_id FROM person_distinct_ids"
+            f" WHERE {ws} AND distinct_id = {d.string(distinct_id)})"
+        )
     else:
         assert person_id is not None
-        where = f"{d.uuid_text('person_id')} = {d.string(person_id.lower())}"
         field, value = "person_id", person_id
+        try:
+            who = f"person_id = CAST({d.string(str(uuid.UUID(person_id)))} AS UUID)"
+        except ValueError:
+            raise NotFound(f"no person has the {field} {value!r}", field) from None
     rows = ctx.engine.rows(
-        f"SELECT {d.uuid_text('person_id')} FROM person_distinct_ids"
-        f" WHERE workspace_id = {ctx.workspace_id} AND {where} LIMIT 1"
+        f"SELECT {d.uuid_text('person_id')}, distinct_id FROM person_distinct_ids"
+        f" WHERE {ws} AND {who}"
     )
     if not rows:
         raise NotFound(f"no person has the {field} {value!r}", field)
-    return str(rows[0][0])
+    return str(rows[0][0]), sorted(str(r[1]) for r in rows)
 
 
 def _instant(ctx: QueryContext, value: datetime) -> datetime:
@@ -77,8 +89,7 @@ def _instant(ctx: QueryContext, value: datetime) -> datetime:
 
 def run_timeline(ctx: QueryContext, q: TimelineQuery) -> dict[str, Any]:
     d = ctx.dialect
-    pid = resolve_person(ctx, q.person_id, q.distinct_id)
-    ids = distinct_ids_of(ctx, [pid]).get(pid, [])
+    pid, ids = resolve_person(ctx, q.person_id, q.distinct_id)
     uuid = d.uuid_text("e.uuid")
     where = [
         f"e.workspace_id = {ctx.workspace_id}",
