@@ -68,12 +68,15 @@ def load_log(
     workspace_id: int = 1,
     database: str = "log",
     merges: Sequence[tuple[str, str]] = (),
+    tz: str = TZ,
 ) -> Loaded:
     """`merges`: (anonymous id, user id) pairs, each an `$identify` sent by the user id after the
-    rows (one person, both ids, all history); the frame's `person` is then the user id."""
+    rows (one person, both ids, all history); the frame's `person` is then the user id. `tz` is
+    the workspace's time zone, in which rows' times are read; the frame's `local` is the instant
+    in it again (a time that a DST change skips moves on by the hour)."""
     folder = Path(tempfile.mkdtemp(prefix="opsloop-log-"))
     store = open_event_store(folder / "events.duckdb")
-    zone = ZoneInfo(TZ)
+    zone = ZoneInfo(tz)
     events = [
         IncomingEvent(
             workspace_id,
@@ -101,14 +104,16 @@ def load_log(
         {
             "person": [person_of.get(r.person, r.person) for r in rows],
             "event": [r.event for r in rows],
-            "local": pd.to_datetime([r.local for r in rows]),
+            "local": pd.to_datetime(
+                [e.timestamp.astimezone(zone).replace(tzinfo=None) for e in events]
+            ),
             "ts": pd.to_datetime([e.timestamp for e in events], utc=True),
             "props": [dict(r.props or {}) for r in rows],
         }
     )
     return Loaded(
-        QueryContext(workspace_id, TZ, DuckDbEngine(store)),
-        QueryContext(workspace_id, TZ, ChdbEngine(pool.session, database)),
+        QueryContext(workspace_id, tz, DuckDbEngine(store)),
+        QueryContext(workspace_id, tz, ChdbEngine(pool.session, database)),
         frame,
     )
 

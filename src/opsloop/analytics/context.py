@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from opsloop.analytics.dialect import Dialect, Grain
 from opsloop.analytics.engine import Engine
+from opsloop.analytics.timezones import Span
 from opsloop.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -41,6 +42,16 @@ class QueryContext:
     def utc_start_of(self, day: date) -> datetime:
         """The UTC instant at which `day` begins in the workspace's time zone."""
         return datetime.combine(day, time(0), ZoneInfo(self.timezone)).astimezone(UTC)
+
+    def span(self, date_from: date, date_to: date) -> Span:
+        """The instants whose local time a query reading events up to the end of `date_to` needs
+        exactly (timezones.Span), from two days before `date_from` begins: an instant before the
+        span then still falls before `date_from`, so a query reading earlier events only to tell
+        "before the range" (first-ever activity) can use it."""
+        return (
+            self.utc_start_of(date_from) - timedelta(days=2),
+            self.utc_start_of(date_to + timedelta(days=1)),
+        )
 
     def utc_bounds(self, date_from: date, date_to: date) -> tuple[datetime, datetime]:
         """[start, end) in UTC of the inclusive local date range."""

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Literal
 
-from opsloop.analytics.timezones import offset_case, uses_arithmetic
+from opsloop.analytics.timezones import Span, offset_case, uses_arithmetic
 from opsloop.events.materialized import PropertyKind, check_property_key, number_sql, text_sql
 
 Grain = Literal["hour", "day", "week", "month"]
@@ -74,28 +74,29 @@ class Dialect:
         """DATE from a number of days since 1970-01-01."""
         raise NotImplementedError
 
-    def local_micros(self, ts: str, tz: str) -> str:
+    def local_micros(self, ts: str, tz: str, span: Span | None = None) -> str:
         """Wall-clock microseconds in `tz`: integer arithmetic where the zone has few offsets
-        (see timezones.py), else the engine's own time-zone conversion."""
+        (over `span`, the instants the query reads: see timezones.py), else the engine's own
+        time-zone conversion."""
         micros = self.epoch_micros(ts)
-        if uses_arithmetic(tz):
-            return f"({micros} + {offset_case(micros, tz)})"
+        if uses_arithmetic(tz, span):
+            return f"({micros} + {offset_case(micros, tz, span)})"
         return self.native_local_micros(ts, tz)
 
     def native_local_micros(self, ts: str, tz: str) -> str:
         raise NotImplementedError
 
-    def local_day_number(self, ts: str, tz: str) -> str:
+    def local_day_number(self, ts: str, tz: str, span: Span | None = None) -> str:
         """Days since 1970-01-01 of the local calendar day holding `ts`."""
-        return self.int_div(self.local_micros(ts, tz), 86_400_000_000)
+        return self.int_div(self.local_micros(ts, tz, span), 86_400_000_000)
 
-    def local_date(self, ts: str, tz: str) -> str:
+    def local_date(self, ts: str, tz: str, span: Span | None = None) -> str:
         """The calendar day of `ts` in time zone `tz`, as a DATE."""
-        return self.days_to_date(self.local_day_number(ts, tz))
+        return self.days_to_date(self.local_day_number(ts, tz, span))
 
-    def week_start(self, ts: str, tz: str) -> str:
+    def week_start(self, ts: str, tz: str, span: Span | None = None) -> str:
         """The Monday (a DATE) starting the ISO week that holds `ts` in `tz`."""
-        return self.days_to_date(self.bucket_key("week", ts, tz))
+        return self.days_to_date(self.bucket_key("week", ts, tz, span))
 
     def month_start(self, day: str) -> str:
         raise NotImplementedError
@@ -107,18 +108,18 @@ class Dialect:
         """'YYYY-MM-DD HH:00' of a number of local hours since 1970-01-01 00:00."""
         raise NotImplementedError
 
-    def bucket_key(self, grain: Grain, ts: str, tz: str) -> str:
+    def bucket_key(self, grain: Grain, ts: str, tz: str, span: Span | None = None) -> str:
         """A cheap grouping key of the bucket holding `ts` in `tz` (an integer or a DATE):
         grouping on it and labelling each group (`bucket_key_label`) gives the groups of
-        `bucket_label` without formatting every row."""
+        `bucket_label` without formatting every row. Exact for the instants in `span`."""
         if grain == "hour":
-            return self.int_div(self.local_micros(ts, tz), 3_600_000_000)
+            return self.int_div(self.local_micros(ts, tz, span), 3_600_000_000)
         if grain == "week":
-            day = self.local_day_number(ts, tz)
+            day = self.local_day_number(ts, tz, span)
             return f"({day} - (({day} + 3) % 7))"  # 1970-01-01 was a Thursday
         if grain == "month":
-            return self.month_start(self.local_date(ts, tz))
-        return self.local_day_number(ts, tz)
+            return self.month_start(self.local_date(ts, tz, span))
+        return self.local_day_number(ts, tz, span)
 
     def bucket_key_label(self, grain: Grain, key: str) -> str:
         """The text label of a bucket from its `bucket_key`."""
@@ -145,13 +146,14 @@ class Dialect:
     def date_literal(self, value: date) -> str:
         raise NotImplementedError
 
-    def period_start(self, grain: PeriodGrain, ts: str, tz: str) -> str:
-        """The first local day (a DATE) of the day / ISO week / month holding `ts` in `tz`."""
+    def period_start(self, grain: PeriodGrain, ts: str, tz: str, span: Span | None = None) -> str:
+        """The first local day (a DATE) of the day / ISO week / month holding `ts` in `tz`
+        (exact for the instants in `span`)."""
         if grain == "week":
-            return self.week_start(ts, tz)
+            return self.week_start(ts, tz, span)
         if grain == "month":
-            return self.month_start(self.local_date(ts, tz))
-        return self.local_date(ts, tz)
+            return self.month_start(self.local_date(ts, tz, span))
+        return self.local_date(ts, tz, span)
 
     def period_number(self, grain: PeriodGrain, day: str) -> str:
         """Consecutive BIGINTs for consecutive periods, from a DATE that starts one: days since

@@ -5,6 +5,14 @@ adding the offset in force at that instant. The offsets come from the IANA datab
 DST included; an instant's offset is found by a balanced CASE over the segment starts. Zones with
 many transitions (DST zones: ~250 from 1970 to 2100) would make that CASE huge, so for them the
 dialects fall back to the engine's own conversion (`uses_arithmetic`).
+
+A query knows the instants it reads: with a `Span` only the segments overlapping it are needed,
+one offset for most zones and ranges (a DST zone over a quarter: two or three). Instants outside
+the span get the offset of the span's first or last segment: exact inside, and a query reading
+instants before its span (first-ever activity) gives the span two days before its first day, so
+those instants still fall before that day whatever offset they get (offsets differ by at most
+26 hours). At 10.5M events, Europe/Berlin's local day cost 1.88 s of CPU through ICU and 0.17 s
+with its one offset over the range.
 """
 
 from __future__ import annotations
@@ -14,6 +22,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 MICROS = 1_000_000
+# [from, to) in UTC, either end open (None): the instants a query computes local time for.
+Span = tuple[datetime | None, datetime | None]
 FIRST = datetime(1970, 1, 1, tzinfo=UTC)
 LAST = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -52,14 +62,34 @@ def offset_segments(tz: str) -> tuple[tuple[int, int], ...]:
 MAX_SEGMENTS = 16
 
 
-def uses_arithmetic(tz: str) -> bool:
-    """True for zones with a few offsets only (Asia/Shanghai, UTC, ...)."""
-    return len(offset_segments(tz)) <= MAX_SEGMENTS
+def _micros(at: datetime) -> int:
+    return (at - FIRST) // timedelta(microseconds=1)
 
 
-def offset_case(micros: str, tz: str) -> str:
-    """SQL for the offset (micros) in force at epoch-micros expression `micros`."""
+def segments_within(tz: str, span: Span | None = None) -> tuple[tuple[int, int], ...]:
+    """The zone's segments that overlap `span` (all of them without one)."""
     segments = offset_segments(tz)
+    if span is None:
+        return segments
+    lo = None if span[0] is None else _micros(span[0])
+    hi = None if span[1] is None else _micros(span[1])
+    ends = [start for start, _ in segments[1:]] + [2**62]
+    return tuple(
+        seg
+        for seg, end in zip(segments, ends, strict=True)
+        if (hi is None or seg[0] < hi) and (lo is None or end > lo)
+    )
+
+
+def uses_arithmetic(tz: str, span: Span | None = None) -> bool:
+    """True for zones with a few offsets (Asia/Shanghai, UTC, ...) or a few over the span."""
+    return len(segments_within(tz, span)) <= MAX_SEGMENTS
+
+
+def offset_case(micros: str, tz: str, span: Span | None = None) -> str:
+    """SQL for the offset (micros) in force at epoch-micros expression `micros`, exact for the
+    instants in `span`."""
+    segments = segments_within(tz, span)
 
     def build(lo: int, hi: int) -> str:
         if hi - lo == 1:

@@ -54,6 +54,8 @@ def _counts_sql(ctx: QueryContext, q: LifecycleQuery, lo: int, hi: int) -> str:
     d, grain = ctx.dialect, q.interval
     earlier = d.date_literal(period_first_day(grain, lo - 2))
     event_filters, person_filters = split_filters(q.filters)
+    # Events before lo - 2 only need to fall before it (see QueryContext.span).
+    span = ctx.span(period_first_day(grain, lo - 2), period_last_day(grain, hi))
     source = events_source(
         ctx,
         None,
@@ -63,7 +65,8 @@ def _counts_sql(ctx: QueryContext, q: LifecycleQuery, lo: int, hi: int) -> str:
         resolve_persons=False,
         columns={
             "distinct_id": "e.distinct_id",
-            "ps": f"greatest({d.period_start(grain, 'e.timestamp', ctx.timezone)}, {earlier})",
+            "ps": f"greatest({d.period_start(grain, 'e.timestamp', ctx.timezone, span)},"
+            f" {earlier})",
         },
     )
     by_id = f"SELECT distinct_id, ps FROM ({source}) AS ev GROUP BY distinct_id, ps"

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
@@ -93,13 +94,19 @@ def period_label(grain: PeriodGrain, n: int) -> str:
 
 
 def last_data_day(ctx: QueryContext) -> date | None:
-    """The local day of the workspace's latest event (None when it has none)."""
+    """The local day of the workspace's latest event (None when it has none), converted here with
+    zoneinfo: one instant, and the same day from every engine (ClickHouse's own conversion put a
+    late evening of America/Havana, whose DST changes at midnight, on the next day)."""
     d = ctx.dialect
-    day = d.date_text(d.local_date("max(timestamp)", ctx.timezone))
+    latest = d.to_int(d.epoch_micros("max(timestamp)"))
     rows = ctx.engine.rows(
-        f"SELECT {d.to_int('count(*)')}, {day} FROM events WHERE workspace_id = {ctx.workspace_id}"
+        f"SELECT {d.to_int('count(*)')}, {latest} FROM events"
+        f" WHERE workspace_id = {ctx.workspace_id}"
     )
-    return date.fromisoformat(rows[0][1]) if rows and rows[0][0] else None
+    if not rows or not rows[0][0]:
+        return None
+    instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(rows[0][1]))
+    return instant.astimezone(ZoneInfo(ctx.timezone)).date()
 
 
 # -- SQL ---------------------------------------------------------------------------------------
@@ -120,8 +127,10 @@ def _rows_sql(
     d, grain = ctx.dialect, q.period
     start_test = _event_test(ctx, q.start_event, q.return_event)
     back_test = _event_test(ctx, q.return_event, q.start_event)
-    ps = d.period_start(grain, "e.timestamp", ctx.timezone)
     lower = None if q.cohort == "first_event" else period_first_day(grain, lo)
+    # Starts before the range only need to fall before it (see QueryContext.span).
+    span = ctx.span(period_first_day(grain, lo), period_last_day(grain, hi + q.periods))
+    ps = d.period_start(grain, "e.timestamp", ctx.timezone, span)
     event_bv = q.breakdown is not None and not needs_person([], q.breakdown)
     common = {"distinct_id": "e.distinct_id", "ps": ps}
     if event_bv and start_test:
