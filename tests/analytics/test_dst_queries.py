@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opsloop.analytics.dialect import DuckDbDialect
+from opsloop.analytics.queries.trends import TrendsQuery, run_trends
 from opsloop.analytics.timezones import segments_within
 from tests.analytics import test_lifecycle, test_retention
 from tests.analytics.logs import ChdbPool, Row, load_log
@@ -147,3 +148,47 @@ def test_random_logs_around_a_change_equal_the_references(chdb_pool: ChdbPool, c
     assert test_retention.engine_rows(answer) == test_retention.reference(loaded.frame, retention)
     life = test_lifecycle.run_both(loaded.duck, loaded.ch, lifecycle)
     assert life == test_lifecycle.reference(loaded.frame, lifecycle)
+
+
+def _trend_reference(frame: Any, interval: str, math: str, lo: date, hi: date) -> dict[str, float]:
+    """label -> value from each event's local time (zoneinfo), the engines' label spelling."""
+    fmt = "%Y-%m-%d %H:00" if interval == "hour" else "%Y-%m-%d"
+    seen: dict[str, set[str]] = {}
+    counts: dict[str, int] = {}
+    for person, event, local in zip(frame["person"], frame["event"], frame["local"], strict=True):
+        if event != "open" or not lo <= local.date() <= hi:
+            continue
+        label = local.strftime(fmt)
+        counts[label] = counts.get(label, 0) + 1
+        seen.setdefault(label, set()).add(person)
+    if math == "total":
+        return {k: float(v) for k, v in counts.items()}
+    return {k: float(len(v)) for k, v in seen.items()}
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=logs_around_a_change(), interval=st.sampled_from(["day", "hour"]))
+def test_trends_around_a_change_equal_the_reference(
+    chdb_pool: ChdbPool, case: Case, interval: str
+) -> None:
+    """Trends label each event's hour or day with the offsets over their range: the hour a DST
+    change repeats is one label, the skipped one none, on both engines."""
+    tz, rows, retention, _ = case
+    loaded = load_log(rows, chdb_pool, tz=tz)
+    lo, hi = retention["date_from"], retention["date_to"]
+    for math in ("total", "unique_users"):
+        q = TrendsQuery.model_validate(
+            {
+                "series": [{"event": "open", "math": math}],
+                "interval": interval,
+                "date_from": lo,
+                "date_to": hi,
+            }
+        )
+        answer = run_trends(loaded.duck, q)
+        assert run_trends(loaded.ch, q) == answer
+        (line,) = answer["results"]
+        got = {k: v for k, v in zip(line["dates"], line["values"], strict=True) if v}
+        assert got == _trend_reference(loaded.frame, interval, math, lo, hi)

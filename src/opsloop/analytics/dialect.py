@@ -129,11 +129,12 @@ class Dialect:
             return self.format_date(key, "%Y-%m")
         return self.format_date(self.days_to_date(key), "%Y-%m-%d")
 
-    def bucket_label(self, grain: Grain, ts: str, tz: str) -> str:
-        """The text label of the bucket (hour/day/ISO week start/month) holding `ts` in `tz`."""
+    def bucket_label(self, grain: Grain, ts: str, tz: str, span: Span | None = None) -> str:
+        """The text label of the bucket (hour/day/ISO week start/month) holding `ts` in `tz`
+        (exact for the instants in `span`)."""
         if grain == "month":  # the month's text needs no truncation to its first day
-            return self.format_date(self.local_date(ts, tz), "%Y-%m")
-        return self.bucket_key_label(grain, self.bucket_key(grain, ts, tz))
+            return self.format_date(self.local_date(ts, tz, span), "%Y-%m")
+        return self.bucket_key_label(grain, self.bucket_key(grain, ts, tz, span))
 
     def date_diff(self, unit: Literal["day", "week", "month"], start: str, end: str) -> str:
         raise NotImplementedError

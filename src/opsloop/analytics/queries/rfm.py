@@ -163,7 +163,7 @@ def rfm_scored_sql(ctx: QueryContext, q: RfmQuery) -> str:
         filters=q.filters,
         with_person=needs_person(q.filters),
         columns={
-            "day": d.local_date("e.timestamp", ctx.timezone),
+            "day": d.local_date("e.timestamp", ctx.timezone, ctx.span(date_from, as_of)),
             "micro": d.to_int(f"floor({amount} * {MICROS} + 0.5)"),
         },
     )

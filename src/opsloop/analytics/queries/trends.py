@@ -78,7 +78,8 @@ def _series_rows(
 ) -> tuple[dict[tuple[Any, str], float | None], dict[Any, float | None]]:
     """(breakdown value, bucket) -> value, and breakdown value -> total over the range."""
     d = ctx.dialect
-    columns = {"bucket": d.bucket_label(q.interval, "e.timestamp", ctx.timezone)}
+    span = ctx.span(date_from, date_to)
+    columns = {"bucket": d.bucket_label(q.interval, "e.timestamp", ctx.timezone, span)}
     columns["bv"] = property_text(d, q.breakdown) if q.breakdown else "NULL"
     if s.property:
         columns["value"] = property_number(d, s.property)

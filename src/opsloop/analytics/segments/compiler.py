@@ -157,12 +157,14 @@ class RuleCompiler:
         # dormant and returning only look at the two periods; new and resurrecting need the
         # first activity ever (as queries/lifecycle.py: all history is searched).
         lo = None if rule.stage in ("new", "resurrecting") else previous
+        span = self.ctx.span(previous, self.as_of)
         source = events_source(
             self.ctx,
             lo,
             self.as_of,
             events=[rule.event],
-            columns={"day": d.local_date("e.timestamp", self.ctx.timezone)},
+            # Activity before `previous` only needs to fall before it (QueryContext.span).
+            columns={"day": d.local_date("e.timestamp", self.ctx.timezone, span)},
             person_map=self.person_map,
         )
         cur = f"CAST({d.string(current.isoformat())} AS DATE)"
