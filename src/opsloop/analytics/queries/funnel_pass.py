@@ -109,7 +109,8 @@ def ordered_pass(
 ) -> PersonDepths:
     """Every person's depth and times to convert from the items (pn, x) in any order: sorted by
     (pn, x), cut into up to `parts` runs of whole persons, the recurrence run on each run on a
-    thread of its own, the rows put back together in person order."""
+    thread of its own, the rows put back together in person order. Writable int64 arrays given
+    are used as the sort's working memory (`sort_by_person`): their content is lost."""
     pn, x = sort_by_person(pn, x, parts)
     runs = person_parts(pn, parts)
     rows = in_threads([partial(_chains, pn[r], x[r], k_steps, window_us) for r in runs], parts)
