@@ -192,3 +192,23 @@ def test_a_person_property_keeps_the_single_pass(chdb_pool: ChdbPool) -> None:
     )
     assert not eligible(build_scope(loaded.duck, BASE, BASE, "day"), by_person)
     assert eligible(build_scope(loaded.duck, BASE, BASE, "day"), LEAVES["orders"])
+
+
+def test_two_stages_across_a_daylight_saving_change(chdb_pool: ChdbPool) -> None:
+    """Europe/Berlin leaves summer time at 03:00 on 2026-10-25: the range's buckets use the
+    offsets in force over it (every hour of the night in its own bucket, on both sides)."""
+    night = [time(0, 30), time(1, 30), time(2, 30), time(3, 30), time(23, 30)]
+    rows = [
+        Row(who, event, datetime.combine(day, at), {"channel": "ads", "amount": 2 + k})
+        for k, (who, event) in enumerate([("a", "pay"), ("b", "app_open"), ("a", "view")])
+        for day in (date(2026, 10, 24), date(2026, 10, 25), date(2026, 10, 26))
+        for at in night
+    ]
+    loaded = load_log(rows, chdb_pool, tz="Europe/Berlin")
+    lo, hi = date(2026, 10, 24), date(2026, 10, 26)
+    for grain in ("hour", "day"):
+        expected = reference(loaded, grain, lo, hi, False, False)
+        for ctx in (loaded.duck, loaded.ch):
+            staged = rolled_up(build_scope(ctx, lo, hi, grain), LEAVES)  # type: ignore[arg-type]
+            for ident in LEAVES:
+                assert _same(staged[ident], *expected[ident]), (grain, ident)

@@ -94,10 +94,11 @@ def rolled_up(scope: Scope, metrics: Mapping[str, EventMetric]) -> dict[str, Lea
     persons = _needs_persons(scope, [m for _, m in items])
     # Without a breakdown bv0 is a constant: grouping on it too costs a third more.
     raw = scope.raw_breakdown()
+    span = ctx.span(scope.date_from, scope.date_to)  # only the offsets in force over the range
     constant = raw == "NULL"
     columns = {
         **({"did": "e.distinct_id"} if persons else {}),
-        "bk": d.bucket_key(scope.grain, "e.timestamp", ctx.timezone),
+        "bk": d.bucket_key(scope.grain, "e.timestamp", ctx.timezone, span),
         **({} if constant else {"bv0": raw}),
     }
     partial: dict[str, str] = {}
