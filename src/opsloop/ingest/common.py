@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid as uuidlib
 import zlib
 from dataclasses import dataclass, field
@@ -93,6 +94,11 @@ def parse_json(raw: bytes, field_name: str = "body") -> Any:
         raise InvalidInput(f"the {field_name} is not valid JSON: {exc}", field=field_name) from exc
 
 
+# Epoch seconds or milliseconds written as text: ASCII digits only (str.isdigit also accepts "²",
+# which float() refuses).
+EPOCH_TEXT = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+
+
 def parse_timestamp(value: Any, field_name: str) -> datetime:
     """ISO 8601 (naive means UTC) or epoch seconds / milliseconds."""
     if isinstance(value, bool):
@@ -105,7 +111,7 @@ def parse_timestamp(value: Any, field_name: str) -> datetime:
             raise InvalidInput(f"timestamp {value!r} is out of range", field_name) from exc
     if isinstance(value, str):
         text = value.strip()
-        if text.replace(".", "", 1).isdigit():
+        if EPOCH_TEXT.fullmatch(text):
             return parse_timestamp(float(text), field_name)
         try:
             ts = datetime.fromisoformat(text)
