@@ -45,6 +45,8 @@ def test_only_admins_read_it_and_bad_parameters_name_the_field(world: World) -> 
     admin = world.members["admin"].token
     for params, field in (
         ({"cursor": "abc"}, "cursor"),
+        ({"cursor": "²"}, "cursor"),  # a digit to str.isdigit, not to int()
+        ({"after": "²"}, "after"),
         ({"after": "yesterday"}, "after"),
         ({"limit": "0"}, "limit"),
         ({"action": "x" * 65}, "action"),

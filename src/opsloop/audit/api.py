@@ -39,7 +39,7 @@ def audit_filter(
 def parse_cursor(cursor: str | None) -> int | None:
     if cursor is None or cursor == "":
         return None
-    if not cursor.isdigit() or len(cursor) > 18:
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
         raise InvalidInput("the cursor is not one this server issued", "cursor")
     return int(cursor)
 

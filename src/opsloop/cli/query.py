@@ -248,7 +248,7 @@ def _set_path(request: dict[str, Any], assignment: str) -> None:
     for depth, key in enumerate(keys):
         slot: Any = key
         if isinstance(node, list):
-            if not key.isdigit() or int(key) > len(node):
+            if not (key.isascii() and key.isdigit()) or int(key) > len(node):
                 raise InvalidInput(f"{path}: no item {key} in that list", "--set")
             slot = int(key)
             if slot == len(node):
@@ -259,7 +259,7 @@ def _set_path(request: dict[str, Any], assignment: str) -> None:
             node[slot] = value
             return
         if (node[slot] if isinstance(node, list) else node.get(slot)) is None:
-            node[slot] = [] if keys[depth + 1].isdigit() else {}
+            node[slot] = [] if keys[depth + 1].isascii() and keys[depth + 1].isdigit() else {}
         node = node[slot]
 
 

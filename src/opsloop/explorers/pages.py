@@ -141,7 +141,7 @@ def explorer_context(
     body = outcome.body
     saved = request.query_params.get("saved")
     return {
-        "saved_id": int(saved) if saved and saved.isdigit() else None,
+        "saved_id": int(saved) if saved and saved.isascii() and saved.isdigit() else None,
         "kind": kind,
         "kind_title": KIND_TITLES[kind],
         "kind_description": KIND_DESCRIPTIONS[kind],

@@ -52,7 +52,8 @@ def users_page(
     if request.query_params.get("add") == "filter":
         search.filters.append(FilterRow())
     what, _, index = request.query_params.get("remove", "").partition(":")
-    if what == "filter" and index.isdigit() and int(index) < len(search.filters):
+    numbered = index.isascii() and index.isdigit()
+    if what == "filter" and numbered and int(index) < len(search.filters):
         del search.filters[int(index)]
     found = find(state, user.workspace, search)
     if found.exact is not None and not search.filters:

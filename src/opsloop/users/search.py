@@ -65,7 +65,7 @@ def read_search(params: Params) -> UserSearch:
         raise InvalidInput(f"active must be one of {', '.join(map(str, ACTIVE_CHOICES))}", "active")
     search.active_days = int(active)
     page = (values.get("page") or ["0"])[-1]
-    if not page.isdigit() or int(page) > 100_000:
+    if not (page.isascii() and page.isdigit()) or int(page) > 100_000:
         raise InvalidInput("page must be a whole number", "page")
     search.page = int(page)
     return search

@@ -11,7 +11,7 @@ from opsloop.ingest.common import decompress
 async def read_body(request: Request, max_bytes: int) -> bytes:
     """The raw body, refused with 413 as soon as it passes max_bytes."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLarge(f"the body is larger than {max_bytes} bytes", field="body")
     chunks = []
     size = 0

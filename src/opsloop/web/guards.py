@@ -17,7 +17,7 @@ MAX_ID = 2**63 - 1
 
 def _too_large(segment: str) -> bool:
     digits = segment[1:] if segment.startswith("-") else segment
-    return digits.isdigit() and len(digits) >= 19 and int(digits) > MAX_ID
+    return digits.isascii() and digits.isdigit() and len(digits) >= 19 and int(digits) > MAX_ID
 
 
 class PathIdGuard:

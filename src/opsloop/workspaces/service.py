@@ -203,7 +203,7 @@ def list_workspaces(session: Session) -> list[WorkspaceRef]:
 
 def get_workspace(session: Session, key: str | int) -> WorkspaceRef | None:
     """By id, or by name."""
-    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+    if isinstance(key, int) or (isinstance(key, str) and key.isascii() and key.isdigit()):
         ws = session.get(Workspace, int(key))
         if ws is not None:
             return _ref(ws)
