@@ -125,16 +125,3 @@ def person_id(duck: QueryContext, distinct_id: str) -> str:
         f" WHERE distinct_id = {duck.dialect.string(distinct_id)}"
     )
     return str(rows[0][0])
-
-
-def merge_ids(loaded: Loaded, pool: ChdbPool, merges: Sequence[tuple[str, str]]) -> None:
-    """Identify each (user, other) pair in the DuckDB store (`other` joins `user`'s person, by a
-    `$identify` event, not activity) and reload ClickHouse's copy from it."""
-    store = loaded.duck.engine.store  # type: ignore[attr-defined]
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    ops = [(user, [PersonOp("identify", other_id=other)]) for user, other in merges]
-    store.write_events(
-        [IncomingEvent(1, str(uuid.uuid4()), "$identify", u, at, {}, "test", op) for u, op in ops]
-    )
-    folder = Path(tempfile.mkdtemp(prefix="opsloop-merged-"))
-    load_parquet(pool.session, export_parquet(store.cursor(), folder), loaded.ch.engine.database)  # type: ignore[attr-defined]

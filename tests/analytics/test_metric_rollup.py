@@ -31,7 +31,7 @@ from opsloop.analytics.catalog.spec import (
 from opsloop.analytics.filters import PropertyFilter
 from opsloop.analytics.queries.metrics import build_scope
 from opsloop.events.schema import PERSON_ONLY_EVENTS
-from tests.analytics.logs import ChdbPool, Loaded, Row, load_log, merge_ids
+from tests.analytics.logs import ChdbPool, Loaded, Row, load_log
 
 BASE = date(2026, 3, 2)  # a Monday
 SPAN = {"hour": 1, "day": 9, "week": 30, "month": 70}
@@ -73,7 +73,8 @@ def logs(draw: st.DrawFn) -> tuple[str, list[Row], list[tuple[str, str]]]:
         day = BASE + timedelta(days=draw(st.integers(0, SPAN[grain])))
         at = draw(st.sampled_from([time(0, 0), time(0, 30), time(1, 0), time(23, 59, 59)]))
         rows.append(Row(draw(st.sampled_from("abcdef")), event, datetime.combine(day, at), props))
-    merges = draw(st.lists(st.sampled_from([("a", "b"), ("c", "d"), ("e", "f")]), unique=True))
+    # (anonymous id, user id): the first joins the second's person
+    merges = draw(st.lists(st.sampled_from([("b", "a"), ("d", "c"), ("f", "e")]), unique=True))
     return grain, rows, merges
 
 
@@ -162,8 +163,7 @@ def test_two_stages_equal_the_reference_and_the_single_pass(
     chdb_pool: ChdbPool, case: tuple[str, list[Row], list[tuple[str, str]]], breakdown: str | None
 ) -> None:
     grain, rows, merges = case
-    loaded = load_log(rows, chdb_pool)
-    merge_ids(loaded, chdb_pool, merges)
+    loaded = load_log(rows, chdb_pool, merges=merges)
     hi = BASE + timedelta(days=SPAN[grain])
     for filtered in (False, True):
         filters = [PropertyFilter(property="channel", op="neq", value="seo")] if filtered else []
