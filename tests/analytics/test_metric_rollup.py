@@ -6,7 +6,9 @@ What the two stages could get wrong and the logs provoke: a person whose two dis
 both active in one bucket (counted once), averages over groups with and without numbers (the sum
 of sums over the sum of counts, not an average of averages), extremes, non-numeric amounts, a
 leaf's own filter beside the query's, every grain, breakdowns by an event property and by the
-first-touch channel (joined after the persons are resolved).
+first-touch channel (joined after the persons are resolved). The leaves run together (several
+share one condition, and only "active" has its condition implied by the source's WHERE) and the
+`pay` leaves alone (every condition implied: no condition column at all).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ LEAVES: dict[str, EventMetric] = {
         for k in ("sum", "avg", "min", "max")
     },
 }
+PAY_LEAVES = {k: m for k, m in LEAVES.items() if m.event == ("pay",) and not m.filters}
+assert len(PAY_LEAVES) == 6
 AMOUNTS = st.one_of(st.none(), st.integers(0, 50), st.sampled_from([0.5, 19.99, "12", True]))
 
 
@@ -171,13 +175,14 @@ def test_two_stages_equal_the_reference_and_the_single_pass(
         for ctx in (loaded.duck, loaded.ch):
             scope = build_scope(ctx, BASE, hi, grain, breakdown, filters)  # type: ignore[arg-type]
             assert all(eligible(scope, m) for m in LEAVES.values())
-            staged = rolled_up(scope, LEAVES)
-            single = event_aggregates(scope, LEAVES)
-            for ident in LEAVES:
-                one = single[ident]
-                assert _same(staged[ident], dict(one.cells), dict(one.totals)), ident
-                if breakdown != "$first_touch_channel":
-                    assert _same(staged[ident], *expected[ident]), ident
+            for leaves in (LEAVES, PAY_LEAVES):
+                staged = rolled_up(scope, leaves)
+                single = event_aggregates(scope, leaves)
+                for ident in leaves:
+                    one = single[ident]
+                    assert _same(staged[ident], dict(one.cells), dict(one.totals)), ident
+                    if breakdown != "$first_touch_channel":
+                        assert _same(staged[ident], *expected[ident]), ident
 
 
 def test_a_person_property_keeps_the_single_pass(chdb_pool: ChdbPool) -> None:

@@ -2,11 +2,11 @@ SELECT bv, CASE WHEN bk IS NULL THEN NULL ELSE strftime((DATE '1970-01-01' + CAS
 FROM (
   SELECT s.*, s.bv0 AS bv
   FROM (
-    SELECT m.person_id AS person_id, g.did, g.bk, g.bv0, g.n0, g.n1, g.n2, g.s2
+    SELECT m.person_id AS person_id, g.bk, g.bv0, g.n0, g.n1, g.n2, g.s2
     FROM (
-      SELECT did, bk, NULL AS bv0, count(*) FILTER (WHERE c0 = 1) AS n0, count(*) FILTER (WHERE c1 = 1) AS n1, count(*) FILTER (WHERE c2 = 1) AS n2, sum(v2) AS s2
+      SELECT did, bk, NULL AS bv0, count(*) FILTER (WHERE c0 = 1) AS n0, count(*) AS n1, count(*) FILTER (WHERE c0 = 1) AS n2, sum(v2) AS s2
       FROM (
-        SELECT e.timestamp AS ts, e.event AS event, e.distinct_id AS did, (((epoch_us(e.timestamp) + 28800000000) // 86400000000) - ((((epoch_us(e.timestamp) + 28800000000) // 86400000000) + 3) % 7)) AS bk, CASE WHEN e.event IN ('pay') THEN 1 ELSE 0 END AS c0, CASE WHEN e.event NOT IN ('$BindID', '$UnbindID', '$create_alias', '$groupidentify', '$identify', '$item_delete', '$item_set', '$merge_dangerously', '$profile_append', '$profile_delete', '$profile_increment', '$profile_set', '$profile_set_once', '$profile_unset', '$set', '$set_once', '$unset') THEN 1 ELSE 0 END AS c1, CASE WHEN e.event IN ('pay') THEN 1 ELSE 0 END AS c2, CASE WHEN e.event IN ('pay') THEN (CASE WHEN json_type(e.properties, '$."amount"') IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(json_extract_string(e.properties, '$."amount"') AS DOUBLE) END) END AS v2
+        SELECT e.timestamp AS ts, e.event AS event, e.distinct_id AS did, (((epoch_us(e.timestamp) + 28800000000) // 86400000000) - ((((epoch_us(e.timestamp) + 28800000000) // 86400000000) + 3) % 7)) AS bk, CASE WHEN e.event IN ('pay') THEN 1 ELSE 0 END AS c0, CASE WHEN e.event IN ('pay') THEN (CASE WHEN json_type(e.properties, '$."amount"') IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN TRY_CAST(json_extract_string(e.properties, '$."amount"') AS DOUBLE) END) END AS v2
         FROM events AS e
         WHERE e.workspace_id = 1 AND e.timestamp >= TIMESTAMPTZ '2026-11-01T16:00:00+00:00' AND e.timestamp < TIMESTAMPTZ '2026-11-08T16:00:00+00:00' AND e.event NOT IN ('$BindID', '$UnbindID', '$create_alias', '$groupidentify', '$identify', '$item_delete', '$item_set', '$merge_dangerously', '$profile_append', '$profile_delete', '$profile_increment', '$profile_set', '$profile_set_once', '$profile_unset', '$set', '$set_once', '$unset')
       ) AS ev
