@@ -66,6 +66,8 @@ CASES: dict[str, dict[str, Any]] = {
                 "math": "unique_users",
                 "filters": [{"property": "person.channel", "op": "neq", "value": "百度搜索"}],
             },
+            # Unique users with no person property: (distinct_id, bucket, bv) groups resolved.
+            {"event": "pay", "math": "unique_users"},
         ],
         "interval": "day",
         "breakdown": "platform",
