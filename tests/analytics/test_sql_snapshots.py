@@ -81,6 +81,16 @@ CASES: dict[str, dict[str, Any]] = {
         "breakdown": "person.channel",
         **WEEK,
     },
+    # The first active day as the cohort: the pairs of every event and a window over them.
+    "retention_first_active": {
+        "kind": "retention",
+        "start_event": "$any",
+        "return_event": "pay",
+        "period": "week",
+        "periods": 2,
+        "breakdown": "platform",
+        **WEEK,
+    },
     "lifecycle": {"event": "app_open", "interval": "week", **WEEK},
     "rfm": {"as_of": "2026-11-15", "scoring": "quintile"},
     "funnel": {
@@ -189,13 +199,20 @@ class FixedSegments:
         return {i: self.saved[i].version for i in segment_ids if i in self.saved}
 
 
-def _request(kind: str) -> Any:
-    body = dict(CASES[kind])
+def _kind(case: str) -> str:
+    """The query kind of a case: its own name, or the "kind" it names (a second shape)."""
+    return str(CASES[case].get("kind", case))
+
+
+def _request(case: str) -> Any:
+    kind = _kind(case)
+    body = {k: v for k, v in CASES[case].items() if k != "kind"}
     model = KINDS[kind].model if kind in KINDS else RUNNERS[kind][0]
     return model.model_validate({"kind": kind, **body})
 
 
-def _run(kind: str, ctx: QueryContext, query: Any) -> dict[str, Any]:
+def _run(case: str, ctx: QueryContext, query: Any) -> dict[str, Any]:
+    kind = _kind(case)
     run = KINDS[kind].run if kind in KINDS else RUNNERS[kind][1]
     return run(ctx, query)
 

@@ -140,8 +140,9 @@ def resolve_groups(
         *(f"g.{k} AS {k}" for k in keys),
         *(f"{sql} AS {alias}" for alias, sql in columns.items()),
     ]
+    group_by = ", ".join(["m.person_id", *(f"g.{k}" for k in keys)])
     return (
         f"SELECT {', '.join(selected)} FROM ({grouped}) AS g"
         f" JOIN {PERSON_MAP} AS m ON m.distinct_id = g.distinct_id{persons}"
-        f" WHERE {' AND '.join(where)} GROUP BY m.person_id, {', '.join(f'g.{k}' for k in keys)}"
+        f" WHERE {' AND '.join(where)} GROUP BY {group_by}"
     )

@@ -23,8 +23,9 @@ from pydantic import BaseModel, Field
 from opsloop.analytics.context import QueryContext, check_range
 from opsloop.analytics.dialect import PeriodGrain
 from opsloop.analytics.filters import PropertyFilter
-from opsloop.analytics.queries.retention import (
+from opsloop.analytics.queries.periods import (
     period_first_day,
+    period_key,
     period_label,
     period_last_day,
     period_of,
@@ -52,7 +53,6 @@ def _counts_sql(ctx: QueryContext, q: LifecycleQuery, lo: int, hi: int) -> str:
     groups resolved to (person, period) pairs (`resolve_groups`), and a window's lag then gives
     each pair the person's previous active period."""
     d, grain = ctx.dialect, q.interval
-    earlier = d.date_literal(period_first_day(grain, lo - 2))
     event_filters, person_filters = split_filters(q.filters)
     # Events before lo - 2 only need to fall before it (see QueryContext.span).
     span = ctx.span(period_first_day(grain, lo - 2), period_last_day(grain, hi))
@@ -65,14 +65,11 @@ def _counts_sql(ctx: QueryContext, q: LifecycleQuery, lo: int, hi: int) -> str:
         resolve_persons=False,
         columns={
             "distinct_id": "e.distinct_id",
-            "ps": f"greatest({d.period_start(grain, 'e.timestamp', ctx.timezone, span)},"
-            f" {earlier})",
+            "p": f"greatest({period_key(d, grain, 'e.timestamp', ctx.timezone, span)}, {lo - 2})",
         },
     )
-    by_id = f"SELECT distinct_id, ps FROM ({source}) AS ev GROUP BY distinct_id, ps"
-    pairs = resolve_groups(
-        ctx, by_id, ["ps"], {"p": d.period_number(grain, "g.ps")}, filters=person_filters
-    )
+    by_id = f"SELECT distinct_id, p FROM ({source}) AS ev GROUP BY distinct_id, p"
+    pairs = resolve_groups(ctx, by_id, ["p"], {}, filters=person_filters)
     active = d.to_int("count(*)")
     new = d.to_int(f"sum(CASE WHEN prev = {NO_PERIOD} THEN 1 ELSE 0 END)")
     returning = d.to_int("sum(CASE WHEN prev = p - 1 THEN 1 ELSE 0 END)")

@@ -33,8 +33,15 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from opsloop.analytics.context import MAX_RANGE_DAYS, QueryContext, check_range
-from opsloop.analytics.dialect import EPOCH, WEEK_EPOCH, PeriodGrain
+from opsloop.analytics.dialect import PeriodGrain
 from opsloop.analytics.filters import PropertyFilter, needs_person, property_text
+from opsloop.analytics.queries.periods import (
+    period_first_day,
+    period_label,
+    period_last_day,
+    period_of,
+)
+from opsloop.analytics.queries.retention_first import first_start_members
 from opsloop.analytics.source import (
     ANY_EVENT,
     event_condition,
@@ -63,34 +70,6 @@ class RetentionQuery(BaseModel):
     filters: list[PropertyFilter] = Field(default_factory=list)
     mode: Literal["on", "within", "unbounded"] = "on"
     cohort: Literal["first_event", "any_start"] = "first_event"
-
-
-# -- period arithmetic (the same numbering as Dialect.period_number) -----------------------------
-
-
-def period_of(grain: PeriodGrain, day: date) -> int:
-    if grain == "day":
-        return (day - EPOCH).days
-    if grain == "week":
-        return (day - WEEK_EPOCH).days // 7
-    return (day.year - 1970) * 12 + day.month - 1
-
-
-def period_first_day(grain: PeriodGrain, n: int) -> date:
-    if grain == "day":
-        return EPOCH + timedelta(days=n)
-    if grain == "week":
-        return WEEK_EPOCH + timedelta(days=7 * n)
-    return date(1970 + n // 12, n % 12 + 1, 1)
-
-
-def period_last_day(grain: PeriodGrain, n: int) -> date:
-    return period_first_day(grain, n + 1) - timedelta(days=1)
-
-
-def period_label(grain: PeriodGrain, n: int) -> str:
-    first = period_first_day(grain, n)
-    return first.strftime("%Y-%m") if grain == "month" else first.isoformat()
 
 
 def last_data_day(ctx: QueryContext) -> date | None:
@@ -274,8 +253,11 @@ def _cells_sql(ctx: QueryContext, q: RetentionQuery, lo: int, hi: int) -> str:
     """(bv, c, k, persons): for "on" k is the return period (0 = the cohort); for "within" and
     "unbounded" k is each member's first / last return period (NULL: never returned)."""
     d = ctx.dialect
-    members_of = _first_event_members if q.cohort == "first_event" else _any_start_members
-    members = members_of(q, _pairs_sql(ctx, q, lo, hi), lo, hi)
+    if q.cohort == "first_event" and q.start_event != ANY_EVENT:
+        members = first_start_members(ctx, q, lo, hi)
+    else:
+        members_of = _first_event_members if q.cohort == "first_event" else _any_start_members
+        members = members_of(q, _pairs_sql(ctx, q, lo, hi), lo, hi)
     count = d.to_int("count(*)")
     if q.mode == "on":
         return f"SELECT bv, c, k, {count} FROM ({members}) AS m GROUP BY bv, c, k"
