@@ -57,6 +57,14 @@ def test_a_persons_rfm_row_is_their_row_of_the_whole_answer(world: World) -> Non
         )
         assert duck["count"] == len(reference)
         assert duck["mean_scores"]["r"] == reference["r_score"].mean()
+    # The id is compared as a UUID: its upper-case spelling is the same person, and text that is
+    # no UUID names nobody (no error).
+    pid = payers[0]
+    for ctx in (world.duck, world.ch):
+        upper = person_rfm(ctx, query, pid.upper())
+        assert upper is not None and upper["person_id"] == pid
+        assert upper == person_rfm(ctx, query, pid)
+        assert person_rfm(ctx, query, "not-a-uuid'--") is None
 
 
 def _reference_stage(days: set[date], grain: str, as_of: date) -> str | None:

@@ -197,6 +197,9 @@ class Dialect:
     def uuid_text(self, column: str) -> str:
         return f"CAST({column} AS VARCHAR)"
 
+    def uuid_literal(self, value: str) -> str:
+        return f"CAST('{value}' AS UUID)"
+
     def uuid_order(self, column: str) -> str:
         """A sort key ordering UUIDs as their text does (DuckDB's UUID order already does)."""
         return column
@@ -352,6 +355,9 @@ class ClickHouseDialect(Dialect):
 
     def uuid_text(self, column: str) -> str:
         return f"toString({column})"
+
+    def uuid_literal(self, value: str) -> str:
+        return f"toUUID('{value}')"
 
     def uuid_order(self, column: str) -> str:
         return f"toString({column})"  # ClickHouse orders UUIDs by their swapped 64-bit halves

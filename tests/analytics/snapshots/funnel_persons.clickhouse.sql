@@ -42,4 +42,4 @@ LIMIT 20 OFFSET 0;
 
 SELECT toString(person_id) AS pid, distinct_id
 FROM person_distinct_ids
-WHERE workspace_id = 1 AND toString(person_id) IN ('6fff8abf-03a0-538b-a0e6-ca44bc36ba54', 'a2462e06-cba2-5b7e-a4bc-2106ef0696c9');
+WHERE workspace_id = 1 AND person_id IN (toUUID('6fff8abf-03a0-538b-a0e6-ca44bc36ba54'), toUUID('a2462e06-cba2-5b7e-a4bc-2106ef0696c9'));

@@ -41,4 +41,4 @@ LIMIT 20 OFFSET 0;
 
 SELECT CAST(person_id AS VARCHAR) AS pid, distinct_id
 FROM person_distinct_ids
-WHERE workspace_id = 1 AND CAST(person_id AS VARCHAR) IN ('6fff8abf-03a0-538b-a0e6-ca44bc36ba54', 'a2462e06-cba2-5b7e-a4bc-2106ef0696c9');
+WHERE workspace_id = 1 AND person_id IN (CAST('6fff8abf-03a0-538b-a0e6-ca44bc36ba54' AS UUID), CAST('a2462e06-cba2-5b7e-a4bc-2106ef0696c9' AS UUID));

@@ -46,4 +46,4 @@ LIMIT 10 OFFSET 0;
 
 SELECT toString(person_id) AS pid, distinct_id
 FROM person_distinct_ids
-WHERE workspace_id = 1 AND toString(person_id) IN ('6cc2a2ef-df18-50e7-a123-af93fd864ded');
+WHERE workspace_id = 1 AND person_id IN (toUUID('6cc2a2ef-df18-50e7-a123-af93fd864ded'));

@@ -35,4 +35,4 @@ LIMIT 10 OFFSET 0;
 
 SELECT CAST(person_id AS VARCHAR) AS pid, distinct_id
 FROM person_distinct_ids
-WHERE workspace_id = 1 AND CAST(person_id AS VARCHAR) IN ('6cc2a2ef-df18-50e7-a123-af93fd864ded');
+WHERE workspace_id = 1 AND person_id IN (CAST('6cc2a2ef-df18-50e7-a123-af93fd864ded' AS UUID));

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from opsloop.analytics.context import QueryContext
@@ -11,16 +12,25 @@ from opsloop.analytics.context import QueryContext
 CHUNK = 2_000
 
 
+def _canonical(person_id: str) -> str | None:
+    try:
+        return str(uuid.UUID(person_id))
+    except ValueError:
+        return None
+
+
 def distinct_ids_of(ctx: QueryContext, person_ids: Sequence[str]) -> dict[str, list[str]]:
-    """Every distinct_id of each person, sorted, keyed by person id (as text)."""
+    """Every distinct_id of each person, sorted, keyed by person id (as text). The ids are
+    compared as UUIDs (text that is not one names no person): comparing the map's ids as text
+    cast every row of it (6% of an RFM query at 10M events)."""
     d = ctx.dialect
     out: dict[str, list[str]] = {}
-    ids = list(dict.fromkeys(person_ids))
+    ids = [pid for pid in dict.fromkeys(map(_canonical, person_ids)) if pid is not None]
     for start in range(0, len(ids), CHUNK):
-        listed = ", ".join(d.string(pid) for pid in ids[start : start + CHUNK])
+        listed = ", ".join(d.uuid_literal(pid) for pid in ids[start : start + CHUNK])
         rows = ctx.engine.rows(
             f"SELECT {d.uuid_text('person_id')} AS pid, distinct_id FROM person_distinct_ids"
-            f" WHERE workspace_id = {ctx.workspace_id} AND {d.uuid_text('person_id')} IN ({listed})"
+            f" WHERE workspace_id = {ctx.workspace_id} AND person_id IN ({listed})"
         )
         for pid, did in rows:
             out.setdefault(str(pid), []).append(str(did))
