@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 
 from opsloop.analytics.catalog.leaves import LeafResult, event_aggregates
 from opsloop.analytics.catalog.rollup import eligible, rolled_up
-from opsloop.analytics.catalog.scope import date_bucket
 from opsloop.analytics.catalog.spec import (
     CountMetric,
     EventMetric,
@@ -33,10 +32,9 @@ from opsloop.analytics.catalog.spec import (
 from opsloop.analytics.filters import PropertyFilter
 from opsloop.analytics.queries.metrics import build_scope
 from opsloop.events.schema import PERSON_ONLY_EVENTS
+from tests.analytics.grain_logs import BASE, SPAN, GrainLog, bucket_label, grain_logs
 from tests.analytics.logs import ChdbPool, Loaded, Row, load_log
 
-BASE = date(2026, 3, 2)  # a Monday
-SPAN = {"hour": 1, "day": 9, "week": 30, "month": 70}
 TEXT = {"zh-CN": "测试", "en": "test"}
 ADS = PropertyFilter(property="channel", op="eq", value="ads")
 
@@ -58,34 +56,6 @@ LEAVES: dict[str, EventMetric] = {
 }
 PAY_LEAVES = {k: m for k, m in LEAVES.items() if m.event == ("pay",) and not m.filters}
 assert len(PAY_LEAVES) == 6
-AMOUNTS = st.one_of(st.none(), st.integers(0, 50), st.sampled_from([0.5, 19.99, "12", True]))
-
-
-@st.composite
-def logs(draw: st.DrawFn) -> tuple[str, list[Row], list[tuple[str, str]]]:
-    grain = draw(st.sampled_from(["hour", "day", "week", "month"]))
-    rows = []
-    for _ in range(draw(st.integers(1, 40))):
-        event = draw(st.sampled_from(["app_open", "pay", "pay", "view", "$set"]))
-        props: dict[str, Any] = {}
-        channel = draw(st.sampled_from([None, "ads", "seo"]))
-        if channel is not None:
-            props["channel"] = channel
-        amount = draw(AMOUNTS)
-        if event == "pay" and amount is not None:
-            props["amount"] = amount
-        day = BASE + timedelta(days=draw(st.integers(0, SPAN[grain])))
-        at = draw(st.sampled_from([time(0, 0), time(0, 30), time(1, 0), time(23, 59, 59)]))
-        rows.append(Row(draw(st.sampled_from("abcdef")), event, datetime.combine(day, at), props))
-    # (anonymous id, user id): the first joins the second's person
-    merges = draw(st.lists(st.sampled_from([("b", "a"), ("d", "c"), ("f", "e")]), unique=True))
-    return grain, rows, merges
-
-
-def _label(grain: str, local: datetime) -> str:
-    if grain == "hour":
-        return local.strftime("%Y-%m-%d %H:00")
-    return date_bucket(grain, local.date())  # type: ignore[arg-type]
 
 
 def _number(props: dict[str, Any]) -> float | None:
@@ -116,10 +86,10 @@ def reference(
     f = loaded.frame
     f = f[(f["local"].dt.date >= lo) & (f["local"].dt.date <= hi)]
     if filtered:
-        f = f[[p.get("channel") != "seo" for p in f["props"]]]
+        f = f[f["props"].map(lambda p: p.get("channel") != "seo").astype(bool)]
     f = f.assign(
         person=[ids[p] for p in f["person"]],
-        bucket=[_label(grain, t.to_pydatetime()) for t in f["local"]],
+        bucket=[bucket_label(grain, t.to_pydatetime()) for t in f["local"]],
         bv=[p.get("channel") if by_channel else None for p in f["props"]],
         amount=[_number(p) for p in f["props"]],
         ads=[p.get("channel") == "ads" for p in f["props"]],
@@ -162,9 +132,9 @@ def _same(got: LeafResult, cells: dict[Any, Any], totals: dict[Any, Any]) -> boo
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(case=logs(), breakdown=st.sampled_from([None, "channel", "$first_touch_channel"]))
+@given(case=grain_logs(), breakdown=st.sampled_from([None, "channel", "$first_touch_channel"]))
 def test_two_stages_equal_the_reference_and_the_single_pass(
-    chdb_pool: ChdbPool, case: tuple[str, list[Row], list[tuple[str, str]]], breakdown: str | None
+    chdb_pool: ChdbPool, case: GrainLog, breakdown: str | None
 ) -> None:
     grain, rows, merges = case
     loaded = load_log(rows, chdb_pool, merges=merges)

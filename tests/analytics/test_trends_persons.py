@@ -12,44 +12,18 @@ query filter; every grain.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsloop.analytics.catalog.scope import date_bucket
 from opsloop.analytics.context import bucket_labels
 from opsloop.analytics.queries.trends import OTHER, TrendsQuery, run_trends
 from opsloop.events.schema import PERSON_ONLY_EVENTS
-from tests.analytics.logs import ChdbPool, Row, load_log
-
-BASE = date(2026, 3, 2)  # a Monday
-SPAN = {"hour": 1, "day": 9, "week": 30, "month": 70}
-Case = tuple[str, list[Row], list[tuple[str, str]]]
-
-
-@st.composite
-def logs(draw: st.DrawFn) -> Case:
-    grain = draw(st.sampled_from(["hour", "day", "week", "month"]))
-    rows = []
-    for _ in range(draw(st.integers(1, 40))):
-        event = draw(st.sampled_from(["app_open", "pay", "pay", "$set"]))
-        channel = draw(st.sampled_from([None, "ads", "seo", "push"]))
-        props = {} if channel is None else {"channel": channel}
-        day = BASE + timedelta(days=draw(st.integers(0, SPAN[grain])))
-        at = draw(st.sampled_from([time(0, 0), time(0, 30), time(1, 0), time(23, 59, 59)]))
-        rows.append(Row(draw(st.sampled_from("abcdef")), event, datetime.combine(day, at), props))
-    # (anonymous id, user id): the first joins the second's person
-    merges = draw(st.lists(st.sampled_from([("b", "a"), ("d", "c"), ("f", "e")]), unique=True))
-    return grain, rows, merges
-
-
-def _label(grain: str, local: datetime) -> str:
-    if grain == "hour":
-        return local.strftime("%Y-%m-%d %H:00")
-    return date_bucket(grain, local.date())  # type: ignore[arg-type]
+from tests.analytics.grain_logs import BASE, SPAN, GrainLog, bucket_label, grain_logs
+from tests.analytics.logs import ChdbPool, load_log
 
 
 def reference(
@@ -62,11 +36,11 @@ def reference(
     f = frame[(frame["local"].dt.date >= q.date_from) & (frame["local"].dt.date <= q.date_to)]
     f = f[~f["event"].isin(PERSON_ONLY_EVENTS)] if event == "$any" else f[f["event"] == event]
     if q.filters:
-        f = f[[p.get("channel") != "seo" for p in f["props"]]]
+        f = f[f["props"].map(lambda p: p.get("channel") != "seo").astype(bool)]
     bd = q.breakdown
     f = f.assign(
         person=[ids[p] for p in f["person"]],
-        bucket=[_label(q.interval, t.to_pydatetime()) for t in f["local"]],
+        bucket=[bucket_label(q.interval, t.to_pydatetime()) for t in f["local"]],
         bv=[p.get(bd) if bd else None for p in f["props"]],
     )
     totals = {bv: float(g["person"].nunique()) for bv, g in f.groupby("bv", dropna=False)}
@@ -100,14 +74,19 @@ def answered(answer: dict[str, Any]) -> tuple[dict[tuple[Any, str], float], dict
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    case=logs(),
+    case=grain_logs(),
     event=st.sampled_from(["$any", "pay"]),
     breakdown=st.sampled_from([None, "channel"]),
     limit=st.sampled_from([1, 2, 25]),
     filtered=st.booleans(),
 )
 def test_unique_users_equal_the_reference_on_both_engines(
-    chdb_pool: ChdbPool, case: Case, event: str, breakdown: str | None, limit: int, filtered: bool
+    chdb_pool: ChdbPool,
+    case: GrainLog,
+    event: str,
+    breakdown: str | None,
+    limit: int,
+    filtered: bool,
 ) -> None:
     grain, rows, merges = case
     loaded = load_log(rows, chdb_pool, merges=merges)

@@ -198,7 +198,7 @@ class Dialect:
         return f"CAST({column} AS VARCHAR)"
 
     def uuid_literal(self, value: str) -> str:
-        return f"CAST('{value}' AS UUID)"
+        return f"CAST({self.string(value)} AS UUID)"
 
     def uuid_order(self, column: str) -> str:
         """A sort key ordering UUIDs as their text does (DuckDB's UUID order already does)."""
@@ -357,7 +357,7 @@ class ClickHouseDialect(Dialect):
         return f"toString({column})"
 
     def uuid_literal(self, value: str) -> str:
-        return f"toUUID('{value}')"
+        return f"toUUID({self.string(value)})"
 
     def uuid_order(self, column: str) -> str:
         return f"toString({column})"  # ClickHouse orders UUIDs by their swapped 64-bit halves

@@ -90,6 +90,14 @@ def events_source(
     )
 
 
+def workspace_person_map(ctx: QueryContext) -> str:
+    """The workspace's distinct_id → person rows, as a subquery to join on distinct_id alone
+    (limited to the workspace here: see `events_source`'s `join_on_workspace`)."""
+    return (
+        f"(SELECT distinct_id, person_id FROM {PERSON_MAP} WHERE workspace_id = {ctx.workspace_id})"
+    )
+
+
 def numbered_person_map(ctx: QueryContext) -> str:
     """The workspace's distinct_id → person map with `pn`: persons numbered 1, 2, ... in person
     id order (dense), so that Python can hold persons as integers; the numbering is the same in

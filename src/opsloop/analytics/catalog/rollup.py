@@ -34,7 +34,12 @@ from opsloop.analytics.catalog.spec import (
     UniqueUsersMetric,
 )
 from opsloop.analytics.filters import compile_filter, property_number
-from opsloop.analytics.source import ANY_EVENT, PERSON_MAP, event_condition, events_source
+from opsloop.analytics.source import (
+    ANY_EVENT,
+    event_condition,
+    events_source,
+    workspace_person_map,
+)
 
 
 def decomposable(metric: EventMetric) -> bool:
@@ -168,8 +173,7 @@ def rolled_up(scope: Scope, metrics: Mapping[str, EventMetric]) -> dict[str, Lea
         kept = ", ".join(f"g.{c}" for c in dict.fromkeys([k for k in keys if k != "did"] + names))
         grouped = (
             f"SELECT m.person_id AS person_id, {kept} FROM ({grouped}) AS g"
-            f" JOIN (SELECT distinct_id, person_id FROM {PERSON_MAP}"
-            f" WHERE workspace_id = {ctx.workspace_id}) AS m ON m.distinct_id = g.did"
+            f" JOIN {workspace_person_map(ctx)} AS m ON m.distinct_id = g.did"
         )
     label = d.bucket_key_label(scope.grain, "bk")
     rows = ctx.engine.rows(

@@ -29,7 +29,6 @@ last N days" is; the console's RFM explorer and the `rfm_segment` rule both take
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any, Literal
@@ -38,7 +37,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from opsloop.analytics.context import QueryContext, check_range
 from opsloop.analytics.filters import PropertyFilter, needs_person, property_number
-from opsloop.analytics.segments.persons import distinct_ids_of
+from opsloop.analytics.segments.persons import canonical_person_id, distinct_ids_of
 from opsloop.analytics.source import events_source
 from opsloop.errors import InvalidInput
 
@@ -282,9 +281,8 @@ def person_rfm(ctx: QueryContext, q: RfmQuery, person_id: str) -> dict[str, Any]
     scores them (the same SQL), with the mean scores that decide "high"; None when the person has
     no `event` in the window."""
     d = ctx.dialect
-    try:
-        canonical = str(uuid.UUID(person_id))
-    except ValueError:
+    canonical = canonical_person_id(person_id)
+    if canonical is None:
         return None  # not a person id: no person has it
     rows = ctx.engine.rows(
         "SELECT recency_days, frequency, micros, r_score, f_score, m_score, seg, n, r_sum, f_sum,"

@@ -11,7 +11,6 @@ stored event is listed, profile-only messages ($set, $identify, ...) included.
 from __future__ import annotations
 
 import base64
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -20,6 +19,7 @@ import orjson
 from pydantic import BaseModel, Field
 
 from opsloop.analytics.context import QueryContext
+from opsloop.analytics.segments.persons import canonical_person_id
 from opsloop.errors import InvalidInput, NotFound
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -68,10 +68,10 @@ def resolve_person(
     else:
         assert person_id is not None
         field, value = "person_id", person_id
-        try:
-            who = f"person_id = CAST({d.string(str(uuid.UUID(person_id)))} AS UUID)"
-        except ValueError:
-            raise NotFound(f"no person has the {field} {value!r}", field) from None
+        canonical = canonical_person_id(person_id)
+        if canonical is None:
+            raise NotFound(f"no person has the {field} {value!r}", field)
+        who = f"person_id = {d.uuid_literal(canonical)}"
     rows = ctx.engine.rows(
         f"SELECT {d.uuid_text('person_id')}, distinct_id FROM person_distinct_ids"
         f" WHERE {ws} AND {who}"

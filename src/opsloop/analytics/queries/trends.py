@@ -20,7 +20,7 @@ from opsloop.analytics.context import QueryContext, bucket_labels
 from opsloop.analytics.dialect import Grain
 from opsloop.analytics.filters import PropertyFilter, needs_person, property_number, property_text
 from opsloop.analytics.queries.metrics import metric_series
-from opsloop.analytics.source import ANY_EVENT, PERSON_MAP, events_source
+from opsloop.analytics.source import ANY_EVENT, events_source, workspace_person_map
 
 Math = Literal["total", "unique_users", "sum", "avg", "min", "max"]
 OTHER = "$other"
@@ -148,8 +148,7 @@ def _distinct_id_groups(
     return (
         f"SELECT m.person_id AS person_id, g.bk AS bk, {bv} AS bv"
         f" FROM (SELECT {keys} FROM ({inner}) AS ev GROUP BY {keys}) AS g"
-        f" JOIN (SELECT distinct_id, person_id FROM {PERSON_MAP}"
-        f" WHERE workspace_id = {ctx.workspace_id}) AS m ON m.distinct_id = g.did"
+        f" JOIN {workspace_person_map(ctx)} AS m ON m.distinct_id = g.did"
     )
 
 

@@ -12,9 +12,11 @@ from opsloop.analytics.context import QueryContext
 CHUNK = 2_000
 
 
-def _canonical(person_id: str) -> str | None:
+def canonical_person_id(text: str) -> str | None:
+    """A person id's canonical spelling (lower-case, hyphenated), or None when `text` is not a
+    UUID and so names no person."""
     try:
-        return str(uuid.UUID(person_id))
+        return str(uuid.UUID(text))
     except ValueError:
         return None
 
@@ -25,7 +27,7 @@ def distinct_ids_of(ctx: QueryContext, person_ids: Sequence[str]) -> dict[str, l
     cast every row of it (6% of an RFM query at 10M events)."""
     d = ctx.dialect
     out: dict[str, list[str]] = {}
-    ids = [pid for pid in dict.fromkeys(map(_canonical, person_ids)) if pid is not None]
+    ids = [pid for pid in dict.fromkeys(map(canonical_person_id, person_ids)) if pid is not None]
     for start in range(0, len(ids), CHUNK):
         listed = ", ".join(d.uuid_literal(pid) for pid in ids[start : start + CHUNK])
         rows = ctx.engine.rows(

@@ -10,7 +10,6 @@ merged person); rules have no such drift.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +29,7 @@ from opsloop.analytics.queries.segment import (
 )
 from opsloop.analytics.segments.compiler import Cohort, segment_sql
 from opsloop.analytics.segments.models import SavedSegment, SegmentMember
+from opsloop.analytics.segments.persons import canonical_person_id
 from opsloop.analytics.segments.rules import CohortRule, Rule, cohort_rules, parse_rule
 from opsloop.audit import record
 from opsloop.errors import Conflict, InvalidInput, NotFound
@@ -125,10 +125,10 @@ def _name(session: Session, workspace_id: int, name: str, segment_id: int | None
 def _person_ids(person_ids: Iterable[str]) -> list[str]:
     out: dict[str, None] = {}
     for i, pid in enumerate(person_ids):
-        try:
-            out[str(uuid.UUID(str(pid)))] = None
-        except ValueError as exc:
-            raise InvalidInput(f"person_ids[{i}]: not a person id", f"person_ids[{i}]") from exc
+        canonical = canonical_person_id(str(pid))
+        if canonical is None:
+            raise InvalidInput(f"person_ids[{i}]: not a person id", f"person_ids[{i}]")
+        out[canonical] = None
     return list(out)
 
 
